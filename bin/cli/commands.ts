@@ -1,0 +1,235 @@
+import { parseArgs } from 'node:util';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ENVIRONMENTS, PROVIDER_IDS, STAGE, type Environment, type ProviderId } from '../../lambdas/core/contracts';
+import { baseUrlProblem, normaliseBaseUrl } from '../../lambdas/core/base-url';
+import { KeyrotorError, ProviderAuthError, ValidationError } from '../../lambdas/core/errors';
+import { fingerprintOf } from '../../lambdas/core/fingerprint';
+import { redactText, registerSecret } from '../../lambdas/core/redaction';
+import { resolveSecretContext } from '../../lambdas/core/secret-context';
+import { credentialStrings, describeIssues, secretValueSchema, tryParseSecretValue, type ManagedSecretValue } from '../../lambdas/core/secret-value';
+import { submitKey } from '../../lambdas/core/submit';
+import { assertFitsSecret, DEFAULT_PROPAGATION, verifyWithPropagation, type PropagationPolicy } from '../../lambdas/core/verification';
+import { SecretsManagerStore } from '../../lambdas/adapters/secrets-manager-store';
+import { SILENT_LOGGER } from '../../lambdas/ports/logger';
+import type { SecretStore } from '../../lambdas/ports/secret-store';
+import { createProviderRegistry, type ProviderRegistry } from '../../lambdas/providers/registry';
+import { EXIT, readSecretInput, UsageError, type CliIo } from './io';
+
+/** What commands are built from; tests replace parts of it. */
+export interface CliDeps {
+  readonly store: (aws: { region?: string; profile?: string }) => SecretStore;
+  readonly providers: ProviderRegistry;
+  readonly propagation: PropagationPolicy;
+  readonly now: () => Date;
+}
+
+export const DEFAULT_CLI_DEPS: CliDeps = {
+  store: ({ region, profile }) => new SecretsManagerStore(new SecretsManagerClient({ ...(region ? { region } : {}), ...(profile ? { profile } : {}) })),
+  providers: createProviderRegistry(),
+  propagation: DEFAULT_PROPAGATION,
+  now: () => new Date(),
+};
+
+const GLOBAL_OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+} as const;
+
+export const MAIN_USAGE = `keyrotor — operate keyrotor-managed credentials
+
+Usage: npx keyrotor <command> [options]
+
+Commands:
+  submit <secret-id>   hand over a key a person created in the platform's admin panel
+  verify <secret-id>   check a managed secret's current key live
+  verify --provider P --base-url URL --environment E
+                       check a credential given on stdin, without touching AWS
+
+Global options:
+  --json               machine-readable output on stdout
+  --region R           AWS region (default: the SDK's, e.g. AWS_REGION)
+  --profile P          AWS profile (default: the SDK's, e.g. AWS_PROFILE)
+  -h, --help           show help (also: npx keyrotor <command> --help)
+
+Secrets are read only from stdin or a hidden prompt, never from arguments.
+Exit status: 0 success, 1 failure (reason on stderr), 2 usage error.`;
+
+const SUBMIT_USAGE = `Usage: npx keyrotor submit <secret-id> [--json] [--region R] [--profile P]
+
+Hands over a key that a person created in the platform's admin panel. The key is read from
+stdin (pipe it) or a hidden prompt. keyrotor checks its format and environment, verifies it
+with a live read-only call, stores it as AWSPENDING and starts the rotation that tests and
+promotes it. The current key keeps working throughout.
+
+Examples:
+  npx keyrotor submit keyrotor/acme-prod          # prompts for the key
+  pbpaste | npx keyrotor submit keyrotor/acme-prod`;
+
+const VERIFY_USAGE = `Usage:
+  npx keyrotor verify <secret-id> [--json] [--region R] [--profile P]
+  npx keyrotor verify --provider P --base-url URL --environment production|sandbox [--json]
+
+The first form checks the secret's AWSCURRENT key live. The second checks a credential given
+on stdin (a raw key, or the JSON the secret would hold) without touching AWS.
+Providers: ${PROVIDER_IDS.join(', ')}. Exit 0 = valid, 1 = not (with the reason).`;
+
+type Printer = { result(human: string, json: Record<string, unknown>): void };
+
+function printer(io: CliIo, json: boolean): Printer {
+  return {
+    result(human, data) {
+      io.stdout.write(json ? `${JSON.stringify(data)}\n` : `${human}\n`);
+    },
+  };
+}
+
+/** Runs the CLI; returns the exit status. Never throws. */
+export async function main(argv: readonly string[], io: CliIo, deps: CliDeps = DEFAULT_CLI_DEPS): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        io.stdout.write(`${MAIN_USAGE}\n`);
+        return command === undefined ? EXIT.usage : EXIT.ok;
+      case 'submit':
+        return await submitCommand(rest, io, deps);
+      case 'verify':
+        return await verifyCommand(rest, io, deps);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    return report(error, io, command);
+  }
+}
+
+function report(error: unknown, io: CliIo, command: string | undefined): number {
+  if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+    io.stderr.write(`keyrotor: ${redactText(error.message)}\n${command === 'submit' ? SUBMIT_USAGE : command === 'verify' ? VERIFY_USAGE : 'Run npx keyrotor --help for usage.'}\n`);
+    return EXIT.usage;
+  }
+  const name = error instanceof Error ? error.name : 'Error';
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = error instanceof KeyrotorError ? '' : ' (check AWS credentials, region and the secret id)';
+  io.stderr.write(`keyrotor: ${name}: ${redactText(message)}${hint}\n`);
+  return EXIT.failed;
+}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+type ParsedValues = Record<string, string | boolean | undefined>;
+
+function parse(args: readonly string[], extra: OptionSpec = {}): { values: ParsedValues; positionals: string[] } {
+  const { values, positionals } = parseArgs({ args: [...args], options: { ...GLOBAL_OPTIONS, ...extra }, allowPositionals: true, strict: true });
+  return { values: values as ParsedValues, positionals };
+}
+
+async function submitCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
+  const { values, positionals } = parse(args);
+  if (values.help) {
+    io.stdout.write(`${SUBMIT_USAGE}\n`);
+    return EXIT.ok;
+  }
+  if (positionals.length !== 1) throw new UsageError('submit takes exactly one <secret-id>; the key itself is read from stdin or a prompt');
+  const [secretId] = positionals as [string];
+  const store = deps.store({ region: values.region as string | undefined, profile: values.profile as string | undefined });
+  const input = await readSecretInput(io, `New key for ${secretId} (input hidden): `);
+  const result = await submitKey(secretId, input, {
+    store,
+    providers: deps.providers,
+    logger: SILENT_LOGGER,
+    propagation: deps.propagation,
+    now: deps.now,
+  });
+  printer(io, values.json === true).result(
+    `submitted ${result.fingerprint} for ${result.secretName}: verified (${result.checked}), stored as AWSPENDING, rotation ${result.token} started.` +
+      (result.previousFingerprint ? `\nOnce the rotation has finished and readers have picked it up, remove the old key ${result.previousFingerprint} in the admin panel.` : ''),
+    { ok: true, command: 'submit', ...result },
+  );
+  return EXIT.ok;
+}
+
+async function verifyCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
+  const { values, positionals } = parse(args, {
+    provider: { type: 'string' },
+    'base-url': { type: 'string' },
+    environment: { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout.write(`${VERIFY_USAGE}\n`);
+    return EXIT.ok;
+  }
+  const offline = values.provider !== undefined || values['base-url'] !== undefined || values.environment !== undefined;
+  let value: ManagedSecretValue;
+  let label: string;
+  if (offline) {
+    if (positionals.length > 0) throw new UsageError('give either <secret-id> or --provider/--base-url/--environment, not both');
+    value = await credentialFromStdin(values, io, deps);
+    label = `${value.provider} ${value.environment} credential`;
+  } else {
+    if (positionals.length !== 1) throw new UsageError('verify takes one <secret-id>, or --provider, --base-url and --environment with the credential on stdin');
+    const [secretId] = positionals as [string];
+    const store = deps.store({ region: values.region as string | undefined, profile: values.profile as string | undefined });
+    const metadata = await store.describe(secretId);
+    const current = tryParseSecretValue(await store.getValue(metadata.arn, { stage: STAGE.current }));
+    if (!current) {
+      throw new ValidationError(`current value of ${metadata.name}`, ['holds no managed credential yet; hand one over with npx keyrotor submit']);
+    }
+    registerSecret(...credentialStrings(current));
+    const context = resolveSecretContext(metadata, current);
+    value = { ...current, provider: context.provider, environment: context.environment, baseUrl: context.baseUrl } as ManagedSecretValue;
+    label = metadata.name;
+  }
+
+  const provider = deps.providers.get(value.provider);
+  const fingerprint = fingerprintOf(credentialStrings(value)[0] ?? '');
+  const out = printer(io, values.json === true);
+  try {
+    assertFitsSecret(provider, value, value);
+    // A one-off check: no propagation wait, the person can rerun it.
+    const result = await verifyWithPropagation(provider, value, value, { ...deps.propagation, attempts: 1 }, SILENT_LOGGER);
+    out.result(`valid: ${label} key ${fingerprint} (${result.checked})`, { valid: true, subject: label, fingerprint, checked: result.checked });
+    return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof KeyrotorError)) throw error;
+    const reason = redactText(error.message);
+    out.result(`invalid: ${label} key ${fingerprint}: ${reason}`, {
+      valid: false,
+      subject: label,
+      fingerprint,
+      reason,
+      errorName: error.name,
+      ...(error instanceof ProviderAuthError ? { platformMessage: error.platformMessage } : {}),
+    });
+    return EXIT.failed;
+  }
+}
+
+async function credentialFromStdin(values: Record<string, unknown>, io: CliIo, deps: CliDeps): Promise<ManagedSecretValue> {
+  const problems: string[] = [];
+  const providerId = values.provider as string | undefined;
+  const baseUrl = values['base-url'] as string | undefined;
+  const environment = values.environment as string | undefined;
+  if (!providerId) problems.push('--provider is required');
+  else if (!PROVIDER_IDS.includes(providerId as ProviderId)) problems.push(`--provider must be one of ${PROVIDER_IDS.join(', ')}`);
+  if (!baseUrl) problems.push('--base-url is required');
+  else {
+    const problem = baseUrlProblem(baseUrl);
+    if (problem) problems.push(`--base-url ${problem}`);
+  }
+  if (!environment) problems.push('--environment is required');
+  else if (!ENVIRONMENTS.includes(environment as Environment)) problems.push('--environment must be production or sandbox');
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+
+  const provider = deps.providers.get(providerId as ProviderId);
+  const input = await readSecretInput(io, `${provider.displayName} credential (input hidden): `);
+  const credential = provider.parseSubmission(input);
+  const parsed = secretValueSchema.safeParse({ ...credential, provider: providerId, environment, baseUrl: normaliseBaseUrl(baseUrl as string) });
+  if (!parsed.success) throw new ValidationError('credential', describeIssues(parsed.error.issues));
+  registerSecret(...credentialStrings(parsed.data));
+  return parsed.data;
+}

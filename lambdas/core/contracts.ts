@@ -1,0 +1,36 @@
+/**
+ * Names that tools and people outside this codebase rely on (see README "Contracts").
+ * The CDK app, the Lambdas and the CLI all import them from here so they cannot drift.
+ */
+
+/** Provider ids, as they appear in config, secret values and tags. */
+export const PROVIDER_IDS = ['thought-industries', 'thrive', 'thinkific', 'boss-insights', 'imburse'] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+/** A credential's environment: a sandbox key is never promoted into a production secret. */
+export const ENVIRONMENTS = ['production', 'sandbox'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** What a managed secret holds. */
+export const SECRET_KINDS = ['api-key', 'oauth-client', 'token'] as const;
+export type SecretKind = (typeof SECRET_KINDS)[number];
+
+/** Tags on every managed secret: listing and policy decisions read these, never the value. */
+export const TAG = {
+  provider: 'keyrotor:provider',
+  environment: 'keyrotor:environment',
+  kind: 'keyrotor:kind',
+  baseUrl: 'keyrotor:base-url',
+  credential: 'keyrotor:credential',
+} as const;
+
+/** Secrets Manager staging labels used by the rotation protocol. */
+export const STAGE = {
+  current: 'AWSCURRENT',
+  pending: 'AWSPENDING',
+  previous: 'AWSPREVIOUS',
+} as const;
+
+/** The rotation steps Secrets Manager invokes, in order. */
+export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+export type RotationStep = (typeof ROTATION_STEPS)[number];

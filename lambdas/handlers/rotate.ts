@@ -1,0 +1,53 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import * as z from 'zod';
+import { ROTATION_STEPS } from '../core/contracts';
+import { ValidationError } from '../core/errors';
+import { runRotationStep, type RotationDeps, type RotationEvent } from '../core/rotation';
+import { describeIssues } from '../core/secret-value';
+import { DEFAULT_PROPAGATION } from '../core/verification';
+import { createLogger, loggerPort } from '../adapters/logger';
+import { SecretsManagerStore } from '../adapters/secrets-manager-store';
+import { createProviderRegistry } from '../providers/registry';
+import { reportErrors } from './middleware/report-errors';
+
+/**
+ * Secrets Manager rotation Lambda. Secrets Manager invokes it four times per rotation
+ * (createSecret, setSecret, testSecret, finishSecret) with the same ClientRequestToken.
+ */
+const eventSchema = z.object({
+  SecretId: z.string().min(1),
+  ClientRequestToken: z.string().min(1),
+  Step: z.enum(ROTATION_STEPS),
+});
+
+export function parseRotationEvent(event: unknown): RotationEvent {
+  const result = eventSchema.safeParse(event);
+  if (!result.success) throw new ValidationError('rotation event', describeIssues(result.error.issues));
+  return result.data;
+}
+
+/** Builds the handler around its dependencies; `handler` below is the deployed composition. */
+export function createRotateHandler(deps: RotationDeps, logger = createLogger('keyrotor-rotate')) {
+  return middy(async (event: unknown): Promise<void> => {
+    const rotation = parseRotationEvent(event);
+    logger.appendKeys({ secretId: rotation.SecretId, step: rotation.Step, token: rotation.ClientRequestToken });
+    const outcome = await runRotationStep(rotation, deps);
+    logger.info('rotation step complete', { outcome });
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(reportErrors(logger));
+}
+
+const logger = createLogger('keyrotor-rotate');
+
+export const handler = createRotateHandler(
+  {
+    store: new SecretsManagerStore(),
+    providers: createProviderRegistry(),
+    logger: loggerPort(logger),
+    propagation: DEFAULT_PROPAGATION,
+    now: () => new Date(),
+  },
+  logger,
+);

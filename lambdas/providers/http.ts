@@ -1,0 +1,259 @@
+import {
+  ProviderAuthError,
+  ProviderPermissionError,
+  ProviderRateLimitError,
+  ProviderResponseError,
+  ProviderUnavailableError,
+} from '../core/errors';
+import { redactText } from '../core/redaction';
+
+/**
+ * The one place providers talk HTTP: timeouts, retries that honour `Retry-After` and
+ * rate-limit headers, mapping of statuses to typed errors, and redaction of anything a
+ * platform echoes back. Providers describe requests; they never call `fetch` themselves.
+ */
+
+export interface ProviderRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  /** Values that must not appear in any error text (the credential used for this call). */
+  readonly secrets?: readonly string[];
+  /**
+   * Whether repeating the request is harmless. A non-idempotent request (creating a key) is
+   * retried only on 429, which means the platform did not process it.
+   * @default true for GET, PUT and DELETE; false for POST and PATCH
+   */
+  readonly idempotent?: boolean;
+}
+
+export interface ProviderResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  /** The body as JSON. @throws ProviderResponseError when it is not JSON. */
+  json(): unknown;
+}
+
+export interface ProviderHttpClientOptions {
+  /** Provider id, used in error messages. */
+  readonly provider: string;
+  /** Per-attempt timeout. @default 10_000 */
+  readonly timeoutMs?: number;
+  /** Attempts in all, including the first. @default 4 */
+  readonly maxAttempts?: number;
+  /** The longest `Retry-After` keyrotor waits for; a longer one fails fast with ProviderRateLimitError. @default 60_000 */
+  readonly maxRetryAfterMs?: number;
+  /** First back-off for 5xx and network errors, doubled each attempt, with full jitter. @default 500 */
+  readonly baseBackoffMs?: number;
+  /** Largest accepted response body. @default 1_048_576 */
+  readonly maxBodyBytes?: number;
+  /** Injected for tests. @default setTimeout-based sleep */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Injected for tests. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Injected for tests (jitter). @default Math.random */
+  readonly random?: () => number;
+  /** Injected for tests (HTTP-date Retry-After). @default Date.now */
+  readonly now?: () => number;
+}
+
+const DEFAULTS = {
+  timeoutMs: 10_000,
+  maxAttempts: 4,
+  maxRetryAfterMs: 60_000,
+  baseBackoffMs: 500,
+  maxBodyBytes: 1_048_576,
+} as const;
+
+const MAX_EXCERPT = 200;
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Milliseconds a response asks the caller to wait: `Retry-After` (seconds or an HTTP date),
+ * else `X-RateLimit-Reset`/`RateLimit-Reset` (epoch seconds or seconds from now). `undefined` when absent.
+ */
+export function retryAfterMs(headers: Headers, now: number): number | undefined {
+  const retryAfter = headers.get('retry-after');
+  if (retryAfter !== null) {
+    const trimmed = retryAfter.trim();
+    if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+    const date = Date.parse(trimmed);
+    if (!Number.isNaN(date)) return Math.max(0, date - now);
+  }
+  const reset = headers.get('x-ratelimit-reset') ?? headers.get('ratelimit-reset');
+  if (reset !== null && /^\d+$/.test(reset.trim())) {
+    const value = Number(reset.trim());
+    // Values this large are epoch seconds; small ones are seconds from now.
+    return value > 1_000_000_000 ? Math.max(0, value * 1000 - now) : value * 1000;
+  }
+  return undefined;
+}
+
+/** The platform's own message from an error body (`message`, `error_description`, `error`, or `errors[0].message`), redacted and cut short. */
+export function platformMessage(text: string, secrets: readonly string[] = []): string | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== 'object' || body === null) return undefined;
+  const record = body as Record<string, unknown>;
+  const errors = Array.isArray(record.errors) ? (record.errors[0] as Record<string, unknown> | undefined) : undefined;
+  const candidate = [record.message, record.error_description, errors?.message, record.error].find(
+    (value): value is string => typeof value === 'string' && value.length > 0,
+  );
+  return candidate === undefined ? undefined : excerpt(candidate, secrets);
+}
+
+function excerpt(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join('[REDACTED]');
+  out = redactText(out).replace(/\s+/g, ' ').trim();
+  return out.length > MAX_EXCERPT ? `${out.slice(0, MAX_EXCERPT)}…` : out;
+}
+
+class Attempt {
+  public constructor(
+    public readonly retryable: boolean,
+    public readonly error: Error,
+    public readonly waitMs?: number,
+  ) {}
+}
+
+/** HTTP client for provider modules. One instance per provider; safe to share across calls. */
+export class ProviderHttpClient {
+  readonly #options: Required<Omit<ProviderHttpClientOptions, 'fetch'>> & { fetch: typeof fetch | undefined };
+
+  public constructor(options: ProviderHttpClientOptions) {
+    this.#options = {
+      ...DEFAULTS,
+      sleep: defaultSleep,
+      random: Math.random,
+      now: Date.now,
+      ...options,
+      fetch: options.fetch,
+    };
+  }
+
+  /**
+   * Sends the request, retrying as the options allow, and returns a 2xx response.
+   * @throws ProviderAuthError (401), ProviderPermissionError (403), ProviderRateLimitError (429),
+   *   ProviderUnavailableError (5xx, timeout, network), ProviderResponseError (anything else)
+   */
+  public async request(request: ProviderRequest): Promise<ProviderResponse> {
+    const { maxAttempts, baseBackoffMs, sleep, random } = this.#options;
+    const idempotent = request.idempotent ?? !['POST', 'PATCH'].includes(request.method);
+    let last: Attempt | undefined;
+    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+      const outcome = await this.#attempt(request, idempotent);
+      if (!(outcome instanceof Attempt)) return outcome;
+      last = outcome;
+      if (!outcome.retryable || attempt === maxAttempts) break;
+      const backoff = outcome.waitMs ?? Math.round(random() * baseBackoffMs * 2 ** (attempt - 1));
+      await sleep(backoff);
+    }
+    throw (last as Attempt).error;
+  }
+
+  async #attempt(request: ProviderRequest, idempotent: boolean): Promise<ProviderResponse | Attempt> {
+    const { provider, timeoutMs, maxRetryAfterMs, maxBodyBytes, now } = this.#options;
+    const secrets = request.secrets ?? [];
+    const where = `${request.method} ${safeUrl(request.url)}`;
+    let response: Response;
+    try {
+      const doFetch = this.#options.fetch ?? globalThis.fetch;
+      response = await doFetch(request.url, {
+        method: request.method,
+        headers: { accept: 'application/json', ...request.headers },
+        body: request.body,
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'error',
+      });
+    } catch (error) {
+      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      const reason = timedOut ? `timed out after ${timeoutMs} ms` : 'could not be reached';
+      // A request that may have reached the platform is repeated only when that is harmless.
+      return new Attempt(idempotent, new ProviderUnavailableError(provider, `${where} ${reason}`, { cause: sanitizeCause(error) }));
+    }
+
+    const text = await readBody(response, maxBodyBytes);
+    if (text === undefined) {
+      return new Attempt(false, new ProviderResponseError(provider, `${where} answered a body larger than ${maxBodyBytes} bytes`, { status: response.status }));
+    }
+    if (response.status >= 200 && response.status < 300) {
+      return {
+        status: response.status,
+        headers: response.headers,
+        text,
+        json: () => {
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            throw new ProviderResponseError(provider, `${where} answered ${response.status} with a body that is not JSON`, { status: response.status });
+          }
+        },
+      };
+    }
+
+    const message = platformMessage(text, secrets);
+    switch (true) {
+      case response.status === 401:
+        return new Attempt(false, new ProviderAuthError(provider, message));
+      case response.status === 403:
+        return new Attempt(false, new ProviderPermissionError(provider, message));
+      case response.status === 429: {
+        const wait = retryAfterMs(response.headers, now());
+        const error = new ProviderRateLimitError(provider, wait);
+        if (wait !== undefined && wait > maxRetryAfterMs) return new Attempt(false, error);
+        return new Attempt(true, error, wait);
+      }
+      case response.status >= 500: {
+        const wait = retryAfterMs(response.headers, now());
+        const error = new ProviderUnavailableError(provider, `${where} answered HTTP ${response.status}${message ? `: ${message}` : ''}`, {
+          status: response.status,
+        });
+        return new Attempt(idempotent && (wait === undefined || wait <= maxRetryAfterMs), error, wait);
+      }
+      default:
+        return new Attempt(
+          false,
+          new ProviderResponseError(provider, `${where} answered HTTP ${response.status}${message ? `: ${message}` : ''}`, {
+            status: response.status,
+          }),
+        );
+    }
+  }
+}
+
+/** The URL without query string or credentials, for messages. */
+function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** Keeps an error's name and message as `cause` but drops anything attached to it (undici errors can carry request details). */
+function sanitizeCause(error: unknown): Error | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const plain = new Error(redactText(error.message));
+  plain.name = error.name;
+  return plain;
+}
+
+async function readBody(response: Response, maxBytes: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  const buffer = await response.arrayBuffer();
+  if (buffer.byteLength > maxBytes) return undefined;
+  return new TextDecoder().decode(buffer);
+}

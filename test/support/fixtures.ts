@@ -1,0 +1,24 @@
+import { TAG } from '../../lambdas/core/contracts';
+
+/** Well-formed Thought Industries keys used across tests (fake: they only work against stubs and sandboxes). */
+export const TI_LIVE_OLD = 'ti_live_OLDoldOLDold0000000001';
+export const TI_LIVE_NEW = 'ti_live_NEWnewNEWnew0000000002';
+export const TI_TEST_KEY = 'ti_test_SANDsandSAND00000000003';
+export const BASE_URL = 'https://acme.thoughtindustries.com';
+
+export function tiValue(apiKey: string, overrides: Record<string, unknown> = {}): string {
+  return JSON.stringify({ provider: 'thought-industries', environment: 'production', baseUrl: BASE_URL, apiKey, ...overrides });
+}
+
+export function tiTags(environment = 'production', baseUrl = BASE_URL): Record<string, string> {
+  return { [TAG.provider]: 'thought-industries', [TAG.environment]: environment, [TAG.kind]: 'api-key', [TAG.baseUrl]: baseUrl };
+}
+
+/** A logger port that keeps every line, for assertions and secret scans. */
+export function captureLogger() {
+  const lines: { level: string; message: string; attributes?: Record<string, unknown> }[] = [];
+  const at = (level: string) => (message: string, attributes?: Record<string, unknown>) => lines.push({ level, message, ...(attributes ? { attributes } : {}) });
+  return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, text: () => JSON.stringify(lines) };
+}
+
+export const NO_WAIT = { attempts: 3, initialDelayMs: 1, sleep: async () => undefined };
