@@ -109,12 +109,15 @@ export async function main(argv: readonly string[], io: CliIo, deps: CliDeps = D
 }
 
 function report(error: unknown, io: CliIo, command: string | undefined): number {
-  if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
-    io.stderr.write(`keyrotor: ${redactText(error.message)}\n${command === 'submit' ? SUBMIT_USAGE : command === 'verify' ? VERIFY_USAGE : 'Run npx keyrotor --help for usage.'}\n`);
+  // parseArgs reports bad options as errors with an ERR_PARSE_ARGS_* code.
+  // (Duck-typed: Node's own errors need not share this realm's Error, e.g. under jest.)
+  const parseArgsError = typeof error === 'object' && error !== null && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
+  if (error instanceof UsageError || parseArgsError) {
+    io.stderr.write(`keyrotor: ${redactText((error as Error).message)}\n${command === 'submit' ? SUBMIT_USAGE : command === 'verify' ? VERIFY_USAGE : 'Run npx keyrotor --help for usage.'}\n`);
     return EXIT.usage;
   }
-  const name = error instanceof Error ? error.name : 'Error';
-  const message = error instanceof Error ? error.message : String(error);
+  const name = typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : 'Error';
+  const message = typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : String(error);
   const hint = error instanceof KeyrotorError ? '' : ' (check AWS credentials, region and the secret id)';
   io.stderr.write(`keyrotor: ${name}: ${redactText(message)}${hint}\n`);
   return EXIT.failed;

@@ -1,0 +1,127 @@
+import { PassThrough } from 'node:stream';
+import { main, type CliDeps } from '../../../bin/cli/commands';
+import { clearRegisteredSecrets } from '../../../lambdas/core/redaction';
+import { createProviderRegistry } from '../../../lambdas/providers/registry';
+import { InMemorySecretStore } from '../../support/fakes/in-memory-secret-store';
+import { stubThoughtIndustries, type StubbedPlatform } from '../../support/fakes/platform-fetch';
+import { BASE_URL, NO_WAIT, TI_LIVE_NEW, TI_LIVE_OLD, TI_TEST_KEY, tiTags, tiValue } from '../../support/fixtures';
+
+describe('CLI: keyrotor', () => {
+  let platform: StubbedPlatform;
+  let store: InMemorySecretStore;
+  let deps: CliDeps;
+
+  beforeEach(() => {
+    clearRegisteredSecrets();
+    platform = stubThoughtIndustries([TI_LIVE_OLD, TI_LIVE_NEW]);
+    store = new InMemorySecretStore();
+    store.create('keyrotor/acme-prod', { value: tiValue(TI_LIVE_OLD), tags: tiTags() });
+    deps = { store: () => store, providers: createProviderRegistry({ fetch: platform.fetch, sleep: async () => undefined }), propagation: NO_WAIT, now: () => new Date() };
+  });
+
+  async function run(argv: string[], stdinText = '') {
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (c) => (out += String(c)));
+    stderr.on('data', (c) => (err += String(c)));
+    stdin.end(stdinText);
+    const status = await main(argv, { stdin, stdout, stderr, env: {} }, deps);
+    return { status, out, err };
+  }
+
+  it('prints help with exit 0, and usage with exit 2 when no command is given', async () => {
+    expect(await run(['--help'])).toMatchObject({ status: 0, out: expect.stringContaining('submit <secret-id>') });
+    expect((await run([])).status).toBe(2);
+    for (const command of ['submit', 'verify']) {
+      const help = await run([command, '--help']);
+      expect(help.status).toBe(0);
+      expect(help.out).toContain(`npx keyrotor ${command}`);
+    }
+  });
+
+  it('rejects an unknown command and unknown options with exit 2', async () => {
+    expect(await run(['rotate-everything'])).toMatchObject({ status: 2, err: expect.stringContaining('unknown command "rotate-everything"') });
+    expect((await run(['verify', '--colour'])).status).toBe(2);
+  });
+
+  it('never takes a key from argv', async () => {
+    const result = await run(['submit', 'keyrotor/acme-prod', TI_LIVE_NEW]);
+    expect(result.status).toBe(2);
+    expect(result.err).toContain('the key itself is read from stdin');
+    expect(result.err + result.out).not.toContain(TI_LIVE_NEW);
+  });
+
+  describe('Command: verify (offline)', () => {
+    const flags = ['verify', '--provider', 'thought-industries', '--base-url', BASE_URL, '--environment', 'production'];
+
+    it('exits 0 with a one-line verdict for a key the platform accepts', async () => {
+      const result = await run(flags, `${TI_LIVE_NEW}\n`);
+      expect(result.status).toBe(0);
+      expect(result.out).toMatch(/^valid: thought-industries production credential key …0002#[0-9a-f]{8} \(GET https:\/\/acme\.thoughtindustries\.com\/incoming\/v2\/users → 200\)\n$/);
+      expect(result.out).not.toContain(TI_LIVE_NEW);
+    });
+
+    it('exits 1 with the platform message for a rejected key, as JSON with --json', async () => {
+      const result = await run([...flags, '--json'], 'ti_live_REVOKEDrevoked000000009');
+      expect(result.status).toBe(1);
+      expect(JSON.parse(result.out)).toMatchObject({ valid: false, errorName: 'ProviderAuthError', platformMessage: 'Invalid or expired API key.' });
+      expect(result.out).not.toContain('ti_live_REVOKEDrevoked000000009');
+    });
+
+    it('accepts the JSON the secret would hold on stdin', async () => {
+      expect((await run(flags, JSON.stringify({ apiKey: TI_LIVE_NEW }))).status).toBe(0);
+    });
+
+    it('exits 1 for a sandbox key checked as production, without calling the platform', async () => {
+      const result = await run(flags, TI_TEST_KEY);
+      expect(result.status).toBe(1);
+      expect(result.out).toContain('sandbox key (ti_test_…) but the secret is production');
+      expect(platform.calls).toHaveLength(0);
+    });
+
+    it('names every missing or wrong flag with exit 2', async () => {
+      const result = await run(['verify', '--provider', 'nope', '--base-url', 'http://example.com'], TI_LIVE_NEW);
+      expect(result.status).toBe(2);
+      expect(result.err).toContain('--provider must be one of');
+      expect(result.err).toContain('--base-url must use https://');
+      expect(result.err).toContain('--environment is required');
+    });
+
+    it('exits 2 when stdin is empty', async () => {
+      expect(await run(flags, '')).toMatchObject({ status: 2, err: expect.stringContaining('no credential given') });
+    });
+  });
+
+  describe('Command: verify <secret-id>', () => {
+    it('checks the current key of a managed secret', async () => {
+      const result = await run(['verify', 'keyrotor/acme-prod']);
+      expect(result).toMatchObject({ status: 0, out: expect.stringMatching(/^valid: keyrotor\/acme-prod key …0001#/) });
+    });
+
+    it('exits 1 when the current key was revoked outside keyrotor', async () => {
+      platform.validKeys.delete(TI_LIVE_OLD);
+      const result = await run(['verify', 'keyrotor/acme-prod']);
+      expect(result.status).toBe(1);
+      expect(result.out).toContain('Invalid or expired API key.');
+    });
+
+    it('exits 1 with a reason for a secret that does not exist', async () => {
+      const result = await run(['verify', 'keyrotor/missing']);
+      expect(result.status).toBe(1);
+      expect(result.err).toMatch(/ResourceNotFoundException/);
+    });
+  });
+
+  describe('Command: submit', () => {
+    it('hands over a key from stdin and prints the rotation it started', async () => {
+      store.rotationFunction = async () => undefined;
+      const result = await run(['submit', 'keyrotor/acme-prod', '--json'], `${TI_LIVE_NEW}\n`);
+      expect(result.status).toBe(0);
+      expect(JSON.parse(result.out)).toMatchObject({ ok: true, secretName: 'keyrotor/acme-prod', joinedRotation: false });
+      expect(result.out).not.toContain(TI_LIVE_NEW);
+    });
+  });
+});
