@@ -34,3 +34,12 @@ export const STAGE = {
 /** The rotation steps Secrets Manager invokes, in order. */
 export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 export type RotationStep = (typeof ROTATION_STEPS)[number];
+
+/**
+ * The value `cdk deploy` gives a new secret: a constant template plus a random `bootstrap`
+ * field, never derived from config, so a later deploy can never overwrite a live key. A
+ * secret holding it is "awaiting its first key" (hand one over with `keyrotor submit`).
+ */
+export const BOOTSTRAP_SECRET_MARKER = { keyrotor: 'awaiting-first-key' } as const;
+/** The field of the bootstrap value that Secrets Manager fills with random characters. */
+export const BOOTSTRAP_SECRET_KEY = 'bootstrap';

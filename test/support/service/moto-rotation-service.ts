@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { RotateSecretCommand, SecretsManagerClient, CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { RotateSecretCommand, type SecretsManagerClient, CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerStore } from '../../../lambdas/adapters/secrets-manager-store';
 
 export type RotationHandler = (event: unknown, context: Context) => Promise<unknown>;

@@ -189,6 +189,16 @@ describe('Function: runRotationStep', () => {
       await expect(step('testSecret', token)).rejects.toThrow(/the key is marked sandbox but the secret is production/);
     });
 
+    it('passes Secrets Manager\'s configuration test (a pending copy of the current value) without calling the platform', async () => {
+      // Prepare: what the service does when a schedule is created with RotateImmediatelyOnUpdate false
+      const bootstrap = '{"keyrotor":"awaiting-first-key","bootstrap":"Qw3rTy"}';
+      arn = store.create('keyrotor/fresh', { value: bootstrap, tags: tiTags() });
+      await store.putPendingValue(arn, 'tok-config', bootstrap);
+      // Act & Assess
+      await expect(step('testSecret', 'tok-config')).resolves.toBe('configuration-test');
+      expect(platform.calls).toHaveLength(0);
+    });
+
     it('refuses when there is no pending value', async () => {
       const token = store.openPendingVersion(arn);
       await expect(step('testSecret', token)).rejects.toThrow(/has no pending value to test/);
