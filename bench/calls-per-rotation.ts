@@ -1,0 +1,67 @@
+/**
+ * Counts the Secrets Manager and platform calls of one full Thought Industries rotation
+ * (keyrotor submit + the four steps), next to the flow of AWS's rotation template measured
+ * the same way in this run. Prints figures; asserts nothing. Run: npx tsx bench/calls-per-rotation.ts
+ */
+import { runRotationStep } from '../lambdas/core/rotation';
+import { submitKey } from '../lambdas/core/submit';
+import { createProviderRegistry } from '../lambdas/providers/registry';
+import { SILENT_LOGGER } from '../lambdas/ports/logger';
+import { InMemorySecretStore } from '../test/support/fakes/in-memory-secret-store';
+import { stubThoughtIndustries } from '../test/support/fakes/platform-fetch';
+import { NO_WAIT, TI_LIVE_NEW, TI_LIVE_OLD, tiTags, tiValue } from '../test/support/fixtures';
+
+function tally(ops: string[]): string {
+  const counts = new Map<string, number>();
+  for (const op of ops) counts.set(op, (counts.get(op) ?? 0) + 1);
+  return [...counts].map(([op, n]) => `${op}×${n}`).join(', ');
+}
+
+async function keyrotorRotation() {
+  const store = new InMemorySecretStore();
+  const platform = stubThoughtIndustries([TI_LIVE_OLD, TI_LIVE_NEW]);
+  const deps = { store, providers: createProviderRegistry({ fetch: platform.fetch }), logger: SILENT_LOGGER, propagation: NO_WAIT, now: () => new Date() };
+  store.rotationFunction = (event) => runRotationStep(event, deps);
+  const arn = store.create('keyrotor/bench', { value: tiValue(TI_LIVE_OLD), tags: tiTags() });
+  await submitKey(arn, TI_LIVE_NEW, deps);
+  if (store.rotationFailures.length > 0) throw new Error('rotation failed');
+  const rotateAt = store.calls.findIndex((c) => c.op === 'RotateSecret');
+  return { cli: store.calls.slice(0, rotateAt + 1).map((c) => c.op), lambda: store.calls.slice(rotateAt + 1).map((c) => c.op), platform: platform.calls.length };
+}
+
+/** The call pattern of aws-samples' rotation template (lambda_function.py), replayed against the same fake. */
+async function awsTemplateRotation() {
+  const store = new InMemorySecretStore();
+  const arn = store.create('keyrotor/template', { value: tiValue(TI_LIVE_OLD), tags: tiTags() });
+  const token = store.openPendingVersion(arn);
+  const calls0 = store.calls.length;
+  // lambda_handler: DescribeSecret on every step
+  await store.describe(arn);
+  // create_secret: get AWSCURRENT, try AWSPENDING (not found), GetRandomPassword (not counted by the fake: +1), PutSecretValue
+  await store.getValue(arn, { stage: 'AWSCURRENT' });
+  await store.getValue(arn, { versionId: token, stage: 'AWSPENDING' }).catch(() => undefined);
+  await store.putPendingValue(arn, token, tiValue(TI_LIVE_NEW));
+  await store.describe(arn); // set_secret (template: get current, previous, pending)
+  await store.getValue(arn, { stage: 'AWSCURRENT' });
+  await store.getValue(arn, { versionId: token, stage: 'AWSPENDING' });
+  await store.describe(arn); // test_secret: get pending
+  await store.getValue(arn, { versionId: token, stage: 'AWSPENDING' });
+  await store.describe(arn); // finish_secret: describe again, then move AWSCURRENT
+  await store.describe(arn);
+  await store.moveStage(arn, 'AWSCURRENT', token, Object.entries(store.stagesOf(arn)).find(([, s]) => s.includes('AWSCURRENT'))![0]);
+  return store.calls.slice(calls0).map((c) => c.op).concat('GetRandomPassword');
+}
+
+async function main() {
+  const ours = await keyrotorRotation();
+  const template = await awsTemplateRotation();
+  const lambdaTotal = ours.lambda.length;
+  console.log('Calls per rotation (one Thought Industries key, submit + four steps)');
+  console.log(`  keyrotor rotation Lambda : ${lambdaTotal} Secrets Manager calls (${tally(ours.lambda)})`);
+  console.log(`  keyrotor submit (CLI)    : ${ours.cli.length} Secrets Manager calls (${tally(ours.cli)})`);
+  console.log(`  platform calls           : ${ours.platform} (1 at submit, 1 in testSecret)`);
+  console.log(`  AWS rotation template    : ${template.length} Secrets Manager calls (${tally(template)})`);
+  console.log(`  ratio Lambda/template    : ${(lambdaTotal / template.length).toFixed(2)}`);
+}
+
+void main();
