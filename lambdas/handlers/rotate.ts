@@ -41,10 +41,17 @@ export function createRotateHandler(deps: RotationDeps, logger = createLogger('k
 
 const logger = createLogger('keyrotor-rotate');
 
+/**
+ * Platform waits must fit the function's 120 s timeout: at most 3 retries × 20 s of
+ * Retry-After, plus the 30 s propagation back-off of testSecret. A longer Retry-After fails the
+ * step at once with ProviderRateLimitError, and Secrets Manager's retry picks it up later.
+ */
+const PLATFORM_HTTP = { timeoutMs: 10_000, maxRetryAfterMs: 20_000 } as const;
+
 export const handler = createRotateHandler(
   {
     store: new SecretsManagerStore(),
-    providers: createProviderRegistry(),
+    providers: createProviderRegistry(PLATFORM_HTTP),
     logger: loggerPort(logger),
     propagation: DEFAULT_PROPAGATION,
     now: () => new Date(),
