@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import { GetSecretValueCommand, SecretsManagerClient, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { createLogger, loggerPort } from '../../lambdas/adapters/logger';
 import { clearRegisteredSecrets } from '../../lambdas/core/redaction';
 import { createRotateHandler } from '../../lambdas/handlers/rotate';
 import { createProviderRegistry } from '../../lambdas/providers/registry';
-import { main, type CliDeps } from '../../bin/cli/commands';
+import type { CliDeps } from '../../bin/cli/commands';
+import { runCli } from '../support/cli-harness';
+import { captureProcessOutput } from '../support/capture-output';
 import { describeWithMoto, startMotoServer, type MotoServer } from '../support/moto-server';
 import { makeThoughtIndustriesKey, startThoughtIndustriesSandbox, type ThoughtIndustriesSandbox } from '../support/sandboxes/thought-industries-sandbox';
 import { createManagedSecret, MotoRotationService, type RotationHandler } from '../support/service/moto-rotation-service';
@@ -38,14 +39,7 @@ describeWithMoto('Integration: Thought Industries rotation (moto_server + platfo
   beforeEach(async () => {
     await moto.reset();
     clearRegisteredSecrets();
-    logLines = [];
-    // Powertools writes JSON lines to stdout/stderr; capture both.
-    for (const stream of [process.stdout, process.stderr]) {
-      jest.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
-        logLines.push(String(chunk));
-        return true;
-      }) as typeof stream.write);
-    }
+    logLines = captureProcessOutput();
     const logger = createLogger('keyrotor-rotate');
     const handler = createRotateHandler(
       { store: new MotoRotationService(client, async () => undefined), providers: providers(), logger: loggerPort(logger), propagation: { attempts: 3, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() },
@@ -70,16 +64,9 @@ describeWithMoto('Integration: Thought Industries rotation (moto_server + platfo
   }
 
   async function submit(key: string): Promise<{ status: number; stdout: string; stderr: string }> {
-    const stdin = new PassThrough();
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (c) => (out += String(c)));
-    stderr.on('data', (c) => (err += String(c)));
-    stdin.end(`${key}\n`);
     const deps: CliDeps = { store: () => service, providers: providers(), propagation: { attempts: 2, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() };
-    const status = await main(['submit', secretArn, '--json'], { stdin, stdout, stderr, env: {} }, deps);
+    const { status, out, err } = await runCli(['submit', secretArn, '--json'], `${key}
+`, deps);
     return { status, stdout: out, stderr: err };
   }
 

@@ -1,5 +1,5 @@
-import { PassThrough } from 'node:stream';
-import { main, type CliDeps } from '../../../bin/cli/commands';
+import type { CliDeps } from '../../../bin/cli/commands';
+import { runCli } from '../../support/cli-harness';
 import { clearRegisteredSecrets } from '../../../lambdas/core/redaction';
 import { createProviderRegistry } from '../../../lambdas/providers/registry';
 import { InMemorySecretStore } from '../../support/fakes/in-memory-secret-store';
@@ -19,18 +19,7 @@ describe('CLI: keyrotor', () => {
     deps = { store: () => store, providers: createProviderRegistry({ fetch: platform.fetch, sleep: async () => undefined }), propagation: NO_WAIT, now: () => new Date() };
   });
 
-  async function run(argv: string[], stdinText = '') {
-    const stdin = new PassThrough();
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (c) => (out += String(c)));
-    stderr.on('data', (c) => (err += String(c)));
-    stdin.end(stdinText);
-    const status = await main(argv, { stdin, stdout, stderr, env: {} }, deps);
-    return { status, out, err };
-  }
+  const run = (argv: string[], stdinText = '') => runCli(argv, stdinText, deps);
 
   it('prints help with exit 0, and usage with exit 2 when no command is given', async () => {
     expect(await run(['--help'])).toMatchObject({ status: 0, out: expect.stringContaining('submit <secret-id>') });

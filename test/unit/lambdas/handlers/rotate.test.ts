@@ -15,6 +15,7 @@ import { createProviderRegistry } from '../../../../lambdas/providers/registry';
 import { stubThoughtIndustries } from '../../../support/fakes/platform-fetch';
 import { NO_WAIT, TI_LIVE_NEW, TI_LIVE_OLD, tiTags, tiValue } from '../../../support/fixtures';
 import { LAMBDA_CONTEXT } from '../../../support/service/moto-rotation-service';
+import { captureProcessOutput } from '../../../support/capture-output';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:keyrotor/acme-prod-AbCdEf';
 
@@ -25,13 +26,7 @@ describe('Handler: rotate', () => {
   beforeEach(() => {
     sm.reset();
     clearRegisteredSecrets();
-    output = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      jest.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
-        output.push(String(chunk));
-        return true;
-      }) as typeof stream.write);
-    }
+    output = captureProcessOutput();
     sm.on(DescribeSecretCommand).resolves({
       ARN,
       Name: 'keyrotor/acme-prod',
