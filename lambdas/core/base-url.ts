@@ -15,6 +15,8 @@ function isLoopbackHost(hostname: string): boolean {
  * @example baseUrlProblem('http://acme.example.com') // 'must use https:// (plain http:// is allowed only for loopback hosts)'
  */
 export function baseUrlProblem(value: string): string | undefined {
+  // URL drops surrounding spaces and any tab or newline, so `${value}/path` would not be what was checked.
+  if (/\s/.test(value)) return 'must not contain spaces or line breaks';
   let url: URL;
   try {
     url = new URL(value);
@@ -22,11 +24,13 @@ export function baseUrlProblem(value: string): string | undefined {
     return 'must be an absolute URL such as https://acme.thoughtindustries.com';
   }
   if (url.username || url.password) return 'must not contain credentials';
-  if (url.search || url.hash) return 'must not contain a query string or fragment';
+  // An empty "?" or "#" leaves search and hash empty but would still swallow the path appended to the base.
+  if (url.search || url.hash || /[?#]/.test(value)) return 'must not contain a query string or fragment';
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return undefined;
   if (url.protocol === 'http:') return 'must use https:// (plain http:// is allowed only for loopback hosts)';
-  return `must use https://, not ${url.protocol}//`;
+  // The scheme is not quoted: a value pasted into the wrong field may be a credential that parses as one.
+  return 'must use https:// (no other scheme is accepted)';
 }
 
 /** The base URL without a trailing slash, so `${base}/incoming/v2/users` is always well formed. */

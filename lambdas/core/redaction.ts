@@ -6,7 +6,7 @@
 export const REDACTED = '[REDACTED]';
 
 /** Field names whose values are always secret, whatever they contain. */
-const SECRET_FIELD = /^(api[-_]?key|private[-_]?key|client[-_]?secret|access[-_]?token|admin[-_]?token|refresh[-_]?token|secret[-_]?string|secret[-_]?binary|password|authorization|credential|token)$/i;
+const SECRET_FIELD = /^(api[-_]?key|account[-_]?key|private[-_]?key|client[-_]?secret|access[-_]?token|admin[-_]?token|refresh[-_]?token|secret[-_]?string|secret[-_]?binary|password|authorization|credential|token)$/i;
 
 /** Shapes that are credentials wherever they appear. Public, documented prefixes are kept for readability. */
 const CREDENTIAL_PATTERNS: readonly [RegExp, string][] = [
@@ -16,6 +16,8 @@ const CREDENTIAL_PATTERNS: readonly [RegExp, string][] = [
 
 /** Secret values seen in this process; any occurrence is replaced. Bounded so a long-lived process cannot grow it forever. */
 const knownSecrets = new Set<string>();
+/** `knownSecrets` longest first, so a secret that contains another is replaced whole; rebuilt after a change. */
+let longestFirst: string[] | undefined;
 const MAX_KNOWN_SECRETS = 1000;
 /** Shorter strings are too likely to collide with ordinary text to be worth scrubbing. */
 const MIN_SECRET_LENGTH = 8;
@@ -24,20 +26,25 @@ const MIN_SECRET_LENGTH = 8;
 export function registerSecret(...values: (string | undefined)[]): void {
   for (const value of values) {
     if (value === undefined || value.length < MIN_SECRET_LENGTH) continue;
-    if (knownSecrets.size >= MAX_KNOWN_SECRETS) knownSecrets.delete(knownSecrets.values().next().value as string);
+    // A value registered again moves to the newest end instead of pushing another secret out.
+    const known = knownSecrets.delete(value);
+    if (!known && knownSecrets.size >= MAX_KNOWN_SECRETS) knownSecrets.delete(knownSecrets.values().next().value as string);
     knownSecrets.add(value);
+    if (!known) longestFirst = undefined;
   }
 }
 
 /** Forgets registered values (tests; a new invocation does not need to). */
 export function clearRegisteredSecrets(): void {
   knownSecrets.clear();
+  longestFirst = undefined;
 }
 
 /** Returns `text` with every registered secret and credential-shaped substring replaced. */
 export function redactText(text: string): string {
   let out = text;
-  for (const secret of knownSecrets) {
+  longestFirst ??= [...knownSecrets].sort((a, b) => b.length - a.length);
+  for (const secret of longestFirst) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   for (const [pattern, replacement] of CREDENTIAL_PATTERNS) out = out.replace(pattern, replacement);

@@ -109,10 +109,14 @@ export function platformMessage(text: string, secrets: readonly string[] = []): 
   return candidate === undefined ? undefined : excerpt(candidate, secrets);
 }
 
-function excerpt(text: string, secrets: readonly string[]): string {
+function withoutSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join('[REDACTED]');
-  out = redactText(out).replace(/\s+/g, ' ').trim();
+  return out;
+}
+
+function excerpt(text: string, secrets: readonly string[]): string {
+  const out = redactText(withoutSecrets(text, secrets)).replace(/\s+/g, ' ').trim();
   return out.length > MAX_EXCERPT ? `${out.slice(0, MAX_EXCERPT)}…` : out;
 }
 
@@ -129,12 +133,14 @@ export class ProviderHttpClient {
   readonly #options: Required<Omit<ProviderHttpClientOptions, 'fetch'>> & { fetch: typeof fetch | undefined };
 
   public constructor(options: ProviderHttpClientOptions) {
+    // An option passed as `undefined` (built from optional config) keeps its default.
+    const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as ProviderHttpClientOptions;
     this.#options = {
       ...DEFAULTS,
       sleep: defaultSleep,
       random: Math.random,
       now: Date.now,
-      ...options,
+      ...given,
       fetch: options.fetch,
     };
   }
@@ -163,6 +169,13 @@ export class ProviderHttpClient {
     const { provider, timeoutMs, maxRetryAfterMs, maxBodyBytes, now } = this.#options;
     const secrets = request.secrets ?? [];
     const where = `${request.method} ${safeUrl(request.url)}`;
+    const unavailable = (error: unknown, otherwise: string): Attempt => {
+      // Duck-typed: fetch's DOMException may come from another realm (and is not always an Error subclass).
+      const name = errorName(error);
+      const reason = name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${timeoutMs} ms` : otherwise;
+      // A request that may have reached the platform is repeated only when that is harmless.
+      return new Attempt(idempotent, new ProviderUnavailableError(provider, `${where} ${reason}`, { cause: sanitizeCause(error, secrets) }));
+    };
     let response: Response;
     try {
       const doFetch = this.#options.fetch ?? globalThis.fetch;
@@ -174,13 +187,16 @@ export class ProviderHttpClient {
         redirect: 'error',
       });
     } catch (error) {
-      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      const reason = timedOut ? `timed out after ${timeoutMs} ms` : 'could not be reached';
-      // A request that may have reached the platform is repeated only when that is harmless.
-      return new Attempt(idempotent, new ProviderUnavailableError(provider, `${where} ${reason}`, { cause: sanitizeCause(error) }));
+      return unavailable(error, 'could not be reached');
     }
 
-    const text = await readBody(response, maxBodyBytes);
+    let text: string | undefined;
+    try {
+      text = await readBody(response, maxBodyBytes);
+    } catch (error) {
+      // The timeout signal also covers the body, and a connection can drop half-way through it.
+      return unavailable(error, 'was cut off while its response was being read');
+    }
     if (text === undefined) {
       return new Attempt(false, new ProviderResponseError(provider, `${where} answered a body larger than ${maxBodyBytes} bytes`, { status: response.status }));
     }
@@ -239,21 +255,44 @@ function safeUrl(url: string): string {
   }
 }
 
-/** Keeps an error's name and message as `cause` but drops anything attached to it (undici errors can carry request details). */
-function sanitizeCause(error: unknown): Error | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const plain = new Error(redactText(error.message));
-  plain.name = error.name;
+function errorName(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const name = (error as { name?: unknown }).name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/**
+ * Keeps an error's name and message as `cause` but drops anything attached to it (undici errors can carry
+ * request details) and scrubs the request's secrets (undici quotes an invalid header value in its message).
+ */
+function sanitizeCause(error: unknown, secrets: readonly string[]): Error | undefined {
+  const message = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
+  if (typeof message !== 'string') return undefined;
+  const plain = new Error(redactText(withoutSecrets(message, secrets)));
+  plain.name = errorName(error) ?? 'Error';
   return plain;
 }
 
+/** The body as text, or `undefined` when it is larger than `maxBytes`; read in chunks so an endless body cannot exhaust memory. */
 async function readBody(response: Response, maxBytes: number): Promise<string | undefined> {
   const declared = Number(response.headers.get('content-length') ?? '0');
   if (declared > maxBytes) {
     await response.body?.cancel();
     return undefined;
   }
-  const buffer = await response.arrayBuffer();
-  if (buffer.byteLength > maxBytes) return undefined;
-  return new TextDecoder().decode(buffer);
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
