@@ -36,6 +36,51 @@ export interface ManualInstructions {
   readonly revoke: (context: { secretName: string; baseUrl: string; fingerprint: string }) => string;
 }
 
+/** A key as the platform lists it (no secret material). */
+export interface KeyRecord {
+  readonly providerKeyId: string;
+  readonly name?: string;
+  readonly active: boolean;
+}
+
+/** What {@link Provider.issueKey} is given. */
+export interface IssueRequest<V> {
+  /** The current credential: the provider authenticates the management call with it. */
+  readonly current: V;
+  readonly target: ProviderTarget;
+  /** The name to give the new key where the API takes one (derived from the rotation token, so an orphan can be found by name). */
+  readonly keyName: string;
+}
+
+/** A key the platform has just created. */
+export interface IssuedKey<V> {
+  /** The complete new secret value (the current value with the new credential fields). */
+  readonly value: V;
+  /** The platform's id for the new key (used to revoke it); absent where the platform has none. */
+  readonly providerKeyId?: string;
+}
+
+/** What {@link Provider.revokeKey} is given. */
+export interface RevokeRequest<V> {
+  /** A working credential to authenticate the management call with (normally the current key). */
+  readonly authenticateWith: V;
+  /** The key to revoke. */
+  readonly providerKeyId: string;
+  readonly target: ProviderTarget;
+}
+
+/** Extra facts a person hands over with `keyrotor submit` (flags, not secrets). */
+export interface SubmissionExtras {
+  /** The expiry date chosen in the platform's admin panel, ISO 8601. */
+  readonly expiresAt?: string;
+}
+
+/** What {@link Provider.issueKeyWithAdminToken} is given: a short-lived admin token a person copied from the platform. */
+export interface AdminTokenIssueRequest<V> extends IssueRequest<V> {
+  readonly adminToken: string;
+  readonly correlationId: string;
+}
+
 /**
  * One platform. Implementations import only this port and the shared HTTP helper.
  * @typeParam V - the secret value shape this provider manages.
@@ -50,7 +95,7 @@ export interface Provider<V extends ManagedSecretValue = ManagedSecretValue> {
    * (a raw key, or the JSON the secret holds for multi-part credentials).
    * @throws ValidationError naming what is malformed, never echoing it.
    */
-  parseSubmission(input: string): Partial<V>;
+  parseSubmission(input: string, extras?: SubmissionExtras): Partial<V>;
   /**
    * Problems with the credential's shape for this environment (e.g. a sandbox key for a
    * production secret), without calling the platform. Empty when it looks right.
@@ -61,4 +106,26 @@ export interface Provider<V extends ManagedSecretValue = ManagedSecretValue> {
    * @throws ProviderAuthError when the platform rejects it; other ProviderErrors otherwise.
    */
   verify(value: V, target: ProviderTarget): Promise<VerifyResult>;
+  /**
+   * The platform's id of the key a value holds, where the credential itself carries it
+   * (Imburse's `publicKey`); otherwise the value's `providerKeyId`.
+   */
+  keyIdOf?(value: V): string | undefined;
+  /**
+   * Creates a new key (only when `capabilities.issueByApi`). Named `request.keyName` where the
+   * API takes a name. Not retried on an ambiguous failure: the engine finds orphans by name.
+   */
+  issueKey?(request: IssueRequest<V>): Promise<IssuedKey<V>>;
+  /**
+   * Creates a new key with an admin token a person handed over (platforms whose keys can be made
+   * by API only with a person's short-lived session token, e.g. Thrive). The token is used once.
+   */
+  issueKeyWithAdminToken?(request: AdminTokenIssueRequest<V>): Promise<IssuedKey<V>>;
+  /**
+   * Revokes (deletes or inactivates) a key (only when `capabilities.revokeByApi`). Idempotent:
+   * a key that is already gone or inactive answers `already-revoked`.
+   */
+  revokeKey?(request: RevokeRequest<V>): Promise<'revoked' | 'already-revoked'>;
+  /** Lists the keys of the account/tenant (only when `capabilities.listKeys`). */
+  listKeys?(request: { authenticateWith: V; target: ProviderTarget }): Promise<KeyRecord[]>;
 }
