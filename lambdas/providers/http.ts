@@ -103,7 +103,9 @@ export function platformMessage(text: string, secrets: readonly string[] = []): 
   if (typeof body !== 'object' || body === null) return undefined;
   const record = body as Record<string, unknown>;
   const errors = Array.isArray(record.errors) ? (record.errors[0] as Record<string, unknown> | undefined) : undefined;
-  const candidate = [record.message, record.error_description, errors?.message, record.error].find(
+  // Some platforms nest it: {"error":{"code":"…","message":"…"}}.
+  const nested = typeof record.error === 'object' && record.error !== null ? (record.error as Record<string, unknown>).message : undefined;
+  const candidate = [record.message, record.error_description, errors?.message, nested, record.error].find(
     (value): value is string => typeof value === 'string' && value.length > 0,
   );
   return candidate === undefined ? undefined : excerpt(candidate, secrets);

@@ -878,6 +878,7 @@ describe('Function: platformMessage', () => {
     ['error_description', { error: 'invalid_client', error_description: 'Client authentication failed' }, 'Client authentication failed'],
     ['errors[0].message', { errors: [{ message: 'Field "limit" is invalid' }, { message: 'second' }] }, 'Field "limit" is invalid'],
     ['error', { error: 'Authentication Error' }, 'Authentication Error'],
+    ['error.message', { error: { code: 'unauthorized', message: 'Invalid API key' } }, 'Invalid API key'],
   ])('reads the platform text from %s', (_field, body, expected) => {
     expect(platformMessage(JSON.stringify(body))).toBe(expected);
   });
