@@ -9,7 +9,7 @@ import { createProviderRegistry } from '../lambdas/providers/registry';
 import { SILENT_LOGGER } from '../lambdas/ports/logger';
 import { InMemorySecretStore } from '../test/support/fakes/in-memory-secret-store';
 import { stubThoughtIndustries } from '../test/support/fakes/platform-fetch';
-import { NO_WAIT, TI_LIVE_NEW, TI_LIVE_OLD, tiTags, tiValue } from '../test/support/fixtures';
+import { NO_WAIT, rotationFakes, TI_LIVE_NEW, TI_LIVE_OLD, tiTags, tiValue } from '../test/support/fixtures';
 
 function tally(ops: string[]): string {
   const counts = new Map<string, number>();
@@ -20,7 +20,7 @@ function tally(ops: string[]): string {
 async function keyrotorRotation() {
   const store = new InMemorySecretStore();
   const platform = stubThoughtIndustries([TI_LIVE_OLD, TI_LIVE_NEW]);
-  const deps = { store, providers: createProviderRegistry({ fetch: platform.fetch }), logger: SILENT_LOGGER, propagation: NO_WAIT, now: () => new Date() };
+  const deps = { store, providers: createProviderRegistry({ fetch: platform.fetch }), logger: SILENT_LOGGER, propagation: NO_WAIT, now: () => new Date(), ...rotationFakes() };
   store.rotationFunction = (event) => runRotationStep(event, deps);
   const arn = store.create('keyrotor/bench', { value: tiValue(TI_LIVE_OLD), tags: tiTags() });
   await submitKey(arn, TI_LIVE_NEW, deps);

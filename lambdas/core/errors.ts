@@ -120,3 +120,22 @@ export class ProviderResponseError extends ProviderError {
     this.name = 'ProviderResponseError';
   }
 }
+
+/** Another attempt of the same rotation is creating a key right now; this attempt stops. */
+export class ConcurrentRotationError extends KeyrotorError {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'ConcurrentRotationError';
+  }
+}
+
+/**
+ * A new key was created but could not be stored; it has been revoked again (compensation) so
+ * nothing is orphaned, and the current key is untouched.
+ */
+export class StoreFailedError extends KeyrotorError {
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreFailedError';
+  }
+}

@@ -1,11 +1,14 @@
 import { STAGE, type RotationStep } from './contracts';
-import { ManualActionRequiredError, SecretStateError, ValidationError } from './errors';
+import { ManualActionRequiredError, SecretStateError, StoreFailedError, ValidationError } from './errors';
 import { fingerprintOf } from './fingerprint';
 import { registerSecret } from './redaction';
 import { resolveSecretContext } from './secret-context';
-import { credentialStrings, parseSecretValue, tryParseSecretValue, type SecretContext } from './secret-value';
+import { credentialStrings, parseSecretValue, tryParseSecretValue, type ManagedSecretValue, type SecretContext } from './secret-value';
 import { assertFitsSecret, verifyWithPropagation, type PropagationPolicy } from './verification';
 import type { LoggerPort } from '../ports/logger';
+import type { Ledger, LedgerEvent } from '../ports/ledger';
+import type { Provider } from '../ports/provider';
+import type { RevocationScheduler } from '../ports/revocation-scheduler';
 import type { ProviderRegistry } from '../providers/registry';
 import { versionWithStage, type SecretMetadata, type SecretStore } from '../ports/secret-store';
 
@@ -22,22 +25,50 @@ export interface RotationDeps {
   readonly logger: LoggerPort;
   readonly propagation: PropagationPolicy;
   readonly now: () => Date;
+  readonly ledger: Ledger;
+  readonly revocations: RevocationScheduler;
+  /** How long an old key stays alive after promotion (longer than any reader's cache). */
+  readonly gracePeriodMs: number;
 }
 
 /** What a step did, for logs and tests. */
 export type StepOutcome =
   | 'already-current'
   | 'pending-exists'
+  | 'issued'
   | 'nothing-to-set'
   | 'verified'
   | 'configuration-test'
   | 'promoted'
   | 'already-promoted';
 
-/** A name for the new platform key that ties it to the secret and the day, so a person can find it later. */
+function secretSlug(secretName: string): string {
+  return secretName.replace(/^keyrotor\//, '').replace(/[^A-Za-z0-9-]/g, '-');
+}
+
+/** A name for a key a person creates: the secret and the day, so it can be found in the admin panel later. */
 export function keyNameFor(secretName: string, now: Date): string {
   const day = now.toISOString().slice(0, 10).replace(/-/g, '');
-  return `keyrotor-${secretName.replace(/^keyrotor\//, '').replace(/[^A-Za-z0-9-]/g, '-')}-${day}`;
+  return `keyrotor-${secretSlug(secretName)}-${day}`;
+}
+
+/** A name for a key keyrotor creates by API: the secret and the rotation token, so an orphan of this rotation is found by name. */
+export function apiKeyNameFor(secretName: string, token: string): string {
+  return `keyrotor-${secretSlug(secretName)}-${token}`;
+}
+
+/** Appends to the ledger after the fact; a ledger outage must not fail a rotation whose key is already safe. */
+async function note(deps: RotationDeps, event: Omit<LedgerEvent, 'at' | 'actor'> & { actor?: string }): Promise<void> {
+  try {
+    await deps.ledger.record({ actor: 'rotation-lambda', ...event, at: deps.now().toISOString() });
+  } catch (error) {
+    deps.logger.warn('could not append to the ledger', { state: event.state, token: event.token, errorName: error instanceof Error ? error.name : 'unknown' });
+  }
+}
+
+/** The platform's id of the key a value holds. */
+export function keyIdOf(provider: Provider, value: ManagedSecretValue): string | undefined {
+  return provider.keyIdOf?.(value) ?? value.providerKeyId;
 }
 
 /**
@@ -103,9 +134,13 @@ async function createSecret(metadata: SecretMetadata, token: string, deps: Rotat
   const current = await readCurrent(metadata, deps);
   const context = resolveSecretContext(metadata, current);
   const provider = deps.providers.get(context.provider);
-  if (!provider.capabilities.issueByApi) {
+  if (!provider.capabilities.issueByApi || !provider.issueKey || !current) {
+    await note(deps, { secretArn: metadata.arn, token, state: 'manual-action-required' });
+    const why = current
+      ? `${provider.displayName} keys can only be created by a person`
+      : `it holds no working key yet, so keyrotor cannot authenticate to ${provider.displayName} to create one`;
     throw new ManualActionRequiredError(
-      `${metadata.name} is due for rotation and ${provider.displayName} keys can only be created by a person. ` +
+      `${metadata.name} is due for rotation and ${why}. ` +
         provider.manual.issue({
           secretName: metadata.name,
           baseUrl: context.baseUrl,
@@ -114,8 +149,107 @@ async function createSecret(metadata: SecretMetadata, token: string, deps: Rotat
         }),
     );
   }
-  // No provider that issues keys by API is implemented in this release; the registry refuses them.
-  throw new SecretStateError(`${provider.displayName} can issue keys by API but keyrotor does not implement it yet`);
+  return issueByApi(metadata, token, current, context, provider, deps);
+}
+
+/**
+ * Creates the new key at the platform with the write-ahead protocol: claim the rotation in
+ * the ledger (the intent, with the key's name) before the key exists; clean up the orphan of
+ * an earlier attempt that died between create and store; store the new key as AWSPENDING
+ * before anything else can fail; revoke it again if that store fails.
+ */
+async function issueByApi(
+  metadata: SecretMetadata,
+  token: string,
+  current: ManagedSecretValue,
+  context: SecretContext,
+  provider: Provider,
+  deps: RotationDeps,
+): Promise<StepOutcome> {
+  const issueKey = provider.issueKey as NonNullable<Provider['issueKey']>;
+  const keyName = apiKeyNameFor(metadata.name, token);
+  const claim = await deps.ledger.claimIssue(metadata.arn, token, keyName, deps.now().toISOString());
+  if (claim.previous) await revokeOrphans(metadata, token, keyName, current, context, provider, claim.previous.providerKeyId, deps);
+
+  const issued = await issueKey.call(provider, { current, target: context, keyName });
+  const strings = credentialStrings(issued.value);
+  registerSecret(...strings);
+  const fingerprint = fingerprintOf(strings[0] ?? '');
+  const value = { ...issued.value, issuedAt: deps.now().toISOString(), fingerprint, providerKeyId: issued.providerKeyId ?? issued.value.providerKeyId };
+  try {
+    await deps.store.putPendingValue(metadata.arn, token, JSON.stringify(value));
+  } catch (storeError) {
+    await compensate(metadata, token, current, context, provider, issued.providerKeyId, fingerprint, storeError, deps);
+  }
+  await note(deps, { secretArn: metadata.arn, token, state: 'stored-pending', providerKeyId: issued.providerKeyId, fingerprint });
+  deps.logger.info('createSecret: new key created at the platform and stored as AWSPENDING', {
+    secret: metadata.name,
+    token,
+    fingerprint,
+    providerKeyId: issued.providerKeyId,
+    attempt: claim.attempt,
+  });
+  return 'issued';
+}
+
+/** An earlier attempt of this rotation may have created a key and died before storing it: revoke every key with this rotation's name. */
+async function revokeOrphans(
+  metadata: SecretMetadata,
+  token: string,
+  keyName: string,
+  current: ManagedSecretValue,
+  context: SecretContext,
+  provider: Provider,
+  knownId: string | undefined,
+  deps: RotationDeps,
+): Promise<void> {
+  const currentId = keyIdOf(provider, current);
+  const ids = new Set<string>(knownId ? [knownId] : []);
+  if (provider.listKeys) {
+    for (const key of await provider.listKeys({ authenticateWith: current, target: context })) {
+      if (key.name === keyName) ids.add(key.providerKeyId);
+    }
+  } else if (ids.size === 0) {
+    throw new ManualActionRequiredError(
+      `an earlier attempt of rotation ${token} of ${metadata.name} may have created a key named "${keyName}" that keyrotor cannot find ` +
+        `(${provider.displayName} cannot list keys by API). Check the platform for it and remove it, then retry the rotation.`,
+    );
+  }
+  for (const id of ids) {
+    if (id === currentId || !provider.revokeKey) continue;
+    const outcome = await provider.revokeKey({ authenticateWith: current, providerKeyId: id, target: context });
+    await note(deps, { secretArn: metadata.arn, token, state: 'orphan-revoked', providerKeyId: id, detail: outcome });
+    deps.logger.warn('revoked an orphaned key from an earlier attempt', { secret: metadata.name, token, providerKeyId: id, outcome });
+  }
+}
+
+/** The store failed after the platform created a key: revoke that key, record it, and fail the step with the store's error. */
+async function compensate(
+  metadata: SecretMetadata,
+  token: string,
+  current: ManagedSecretValue,
+  context: SecretContext,
+  provider: Provider,
+  providerKeyId: string | undefined,
+  fingerprint: string,
+  storeError: unknown,
+  deps: RotationDeps,
+): Promise<never> {
+  const reason = storeError instanceof Error ? storeError.name : 'unknown error';
+  if (providerKeyId !== undefined && provider.revokeKey) {
+    try {
+      await provider.revokeKey({ authenticateWith: current, providerKeyId, target: context });
+      await note(deps, { secretArn: metadata.arn, token, state: 'compensated', providerKeyId, fingerprint, detail: reason });
+    } catch (revokeError) {
+      // The next attempt finds the intent and revokes the orphan by name.
+      deps.logger.error('could not revoke the unstored key; the next attempt will', { secret: metadata.name, token, providerKeyId, errorName: revokeError instanceof Error ? revokeError.name : 'unknown' });
+    }
+  }
+  throw new StoreFailedError(
+    `the new ${provider.displayName} key ${fingerprint} for ${metadata.name} could not be stored as AWSPENDING (${reason}); ` +
+      `it has been revoked again and the current key is unchanged. Secrets Manager will retry the rotation.`,
+    { cause: storeError },
+  );
 }
 
 async function testSecret(metadata: SecretMetadata, token: string, deps: RotationDeps): Promise<StepOutcome> {
@@ -141,6 +275,7 @@ async function testSecret(metadata: SecretMetadata, token: string, deps: Rotatio
   const provider = deps.providers.get(context.provider);
   assertFitsSecret(provider, pending, context);
   const result = await verifyWithPropagation(provider, pending, context, deps.propagation, deps.logger);
+  await note(deps, { secretArn: metadata.arn, token, state: 'tested', fingerprint: fingerprintOf(credentialStrings(pending)[0] ?? '') });
   deps.logger.info('testSecret: pending key verified', {
     secret: metadata.name,
     token,
@@ -160,22 +295,43 @@ async function finishSecret(metadata: SecretMetadata, token: string, deps: Rotat
   }
   const pending = parseSecretValue(raw, `pending value of ${metadata.name}`);
   registerSecret(...credentialStrings(pending));
-
-  await deps.store.moveStage(metadata.arn, STAGE.current, token, currentVersion);
   const newFingerprint = fingerprintOf(credentialStrings(pending)[0] ?? '');
-  deps.logger.info('finishSecret: new key is AWSCURRENT', { secret: metadata.name, token, fingerprint: newFingerprint, previousVersion: currentVersion });
 
-  if (current) {
+  // Scheduled before the promotion: should the promotion fail, the revoker finds the old key
+  // still AWSCURRENT and refuses; scheduled after it, a failure here would lose the revocation.
+  let oldKey: { fingerprint: string; revoke: () => Promise<void> } | undefined;
+  if (current && currentVersion !== undefined) {
     const context = resolveSecretContext(metadata, current);
     const provider = deps.providers.get(context.provider);
-    const oldFingerprint = fingerprintOf(credentialStrings(current)[0] ?? '');
-    if (!provider.capabilities.revokeByApi) {
-      deps.logger.warn('manual action required: remove the old key', {
-        secret: metadata.name,
-        fingerprint: oldFingerprint,
-        action: provider.manual.revoke({ secretName: metadata.name, baseUrl: context.baseUrl, fingerprint: oldFingerprint }),
-      });
+    const fingerprint = fingerprintOf(credentialStrings(current)[0] ?? '');
+    const providerKeyId = keyIdOf(provider, current);
+    if (provider.capabilities.revokeByApi && provider.revokeKey && providerKeyId !== undefined) {
+      const at = new Date(deps.now().getTime() + deps.gracePeriodMs);
+      const outcome = await deps.revocations.schedule({ secretArn: metadata.arn, token, versionId: currentVersion, providerKeyId, fingerprint }, at);
+      oldKey = {
+        fingerprint,
+        revoke: async () => {
+          await note(deps, { secretArn: metadata.arn, token, state: 'revocation-scheduled', providerKeyId, fingerprint, detail: `at ${at.toISOString()} (${outcome})` });
+          deps.logger.info('old key revocation scheduled', { secret: metadata.name, fingerprint, at: at.toISOString(), outcome });
+        },
+      };
+    } else {
+      oldKey = {
+        fingerprint,
+        revoke: async () => {
+          deps.logger.warn('manual action required: remove the old key', {
+            secret: metadata.name,
+            fingerprint,
+            action: provider.manual.revoke({ secretName: metadata.name, baseUrl: context.baseUrl, fingerprint }),
+          });
+        },
+      };
     }
   }
+
+  await deps.store.moveStage(metadata.arn, STAGE.current, token, currentVersion);
+  await note(deps, { secretArn: metadata.arn, token, state: 'promoted', fingerprint: newFingerprint, providerKeyId: pending.providerKeyId });
+  deps.logger.info('finishSecret: new key is AWSCURRENT', { secret: metadata.name, token, fingerprint: newFingerprint, previousVersion: currentVersion });
+  await oldKey?.revoke();
   return 'promoted';
 }

@@ -8,7 +8,10 @@ import { describeIssues } from '../core/secret-value';
 import { DEFAULT_PROPAGATION } from '../core/verification';
 import { createLogger, loggerPort } from '../adapters/logger';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store';
+import { DynamoDbLedger } from '../adapters/dynamodb-ledger';
+import { SchedulerRevocations } from '../adapters/scheduler-revocations';
 import { createProviderRegistry } from '../providers/registry';
+import { lazily, readLambdaEnvironment } from './config';
 import { reportErrors } from './middleware/report-errors';
 
 /**
@@ -27,12 +30,13 @@ export function parseRotationEvent(event: unknown): RotationEvent {
   return result.data;
 }
 
-/** Builds the handler around its dependencies; `handler` below is the deployed composition. */
-export function createRotateHandler(deps: RotationDeps, logger = createLogger('keyrotor-rotate')) {
+/** Builds the handler around its dependencies (or a factory for them); `handler` below is the deployed composition. */
+export function createRotateHandler(deps: RotationDeps | (() => RotationDeps), logger = createLogger('keyrotor-rotate')) {
+  const resolve = typeof deps === 'function' ? deps : () => deps;
   return middy(async (event: unknown): Promise<void> => {
     const rotation = parseRotationEvent(event);
     logger.appendKeys({ secretId: rotation.SecretId, step: rotation.Step, token: rotation.ClientRequestToken });
-    const outcome = await runRotationStep(rotation, deps);
+    const outcome = await runRotationStep(rotation, resolve());
     logger.info('rotation step complete', { outcome });
   })
     .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -49,12 +53,23 @@ const logger = createLogger('keyrotor-rotate');
 const PLATFORM_HTTP = { timeoutMs: 10_000, maxRetryAfterMs: 20_000 } as const;
 
 export const handler = createRotateHandler(
-  {
-    store: new SecretsManagerStore(),
-    providers: createProviderRegistry(PLATFORM_HTTP),
-    logger: loggerPort(logger),
-    propagation: DEFAULT_PROPAGATION,
-    now: () => new Date(),
-  },
+  lazily((): RotationDeps => {
+    const env = readLambdaEnvironment();
+    return {
+      store: new SecretsManagerStore(),
+      providers: createProviderRegistry(PLATFORM_HTTP),
+      logger: loggerPort(logger),
+      propagation: DEFAULT_PROPAGATION,
+      now: () => new Date(),
+      ledger: new DynamoDbLedger(env.KEYROTOR_LEDGER_TABLE),
+      revocations: new SchedulerRevocations({
+        revokerArn: env.KEYROTOR_REVOKER_ARN,
+        roleArn: env.KEYROTOR_SCHEDULER_ROLE_ARN,
+        groupName: env.KEYROTOR_SCHEDULE_GROUP,
+        deadLetterArn: env.KEYROTOR_REVOCATION_DLQ_ARN,
+      }),
+      gracePeriodMs: env.KEYROTOR_GRACE_PERIOD_HOURS * 3_600_000,
+    };
+  }),
   logger,
 );

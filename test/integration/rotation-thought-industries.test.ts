@@ -10,7 +10,7 @@ import { captureProcessOutput } from '../support/capture-output';
 import { describeWithMoto, startMotoServer, type MotoServer } from '../support/moto-server';
 import { makeThoughtIndustriesKey, startThoughtIndustriesSandbox, type ThoughtIndustriesSandbox } from '../support/sandboxes/thought-industries-sandbox';
 import { createManagedSecret, MotoRotationService, type RotationHandler } from '../support/service/moto-rotation-service';
-import { tiTags } from '../support/fixtures';
+import { rotationFakes, tiTags } from '../support/fixtures';
 
 /**
  * The four rotation steps with the real AWS SDK against moto_server, and a Thought Industries
@@ -42,7 +42,7 @@ describeWithMoto('Integration: Thought Industries rotation (moto_server + platfo
     logLines = captureProcessOutput();
     const logger = createLogger('keyrotor-rotate');
     const handler = createRotateHandler(
-      { store: new MotoRotationService(client, async () => undefined), providers: providers(), logger: loggerPort(logger), propagation: { attempts: 3, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() },
+      { store: new MotoRotationService(client, async () => undefined), providers: providers(), logger: loggerPort(logger), propagation: { attempts: 3, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date(), ...rotationFakes() },
       logger,
     );
     service = new MotoRotationService(client, handler as unknown as RotationHandler);

@@ -1,4 +1,5 @@
 import { TAG } from '../../lambdas/core/contracts';
+import { InMemoryLedger, InMemoryRevocationScheduler } from './fakes/in-memory-ledger';
 
 /** Well-formed Thought Industries keys used across tests (fake: they only work against stubs and sandboxes). */
 export const TI_LIVE_OLD = 'ti_live_OLDoldOLDold0000000001';
@@ -22,3 +23,8 @@ export function captureLogger() {
 }
 
 export const NO_WAIT = { attempts: 3, initialDelayMs: 1, sleep: async () => undefined };
+
+/** The ledger and revocation scheduler a rotation needs, as in-memory fakes; grace period 24 h. */
+export function rotationFakes() {
+  return { ledger: new InMemoryLedger(), revocations: new InMemoryRevocationScheduler(), gracePeriodMs: 24 * 3_600_000 };
+}

@@ -10,7 +10,7 @@ import { clearRegisteredSecrets } from '../../../../lambdas/core/redaction';
 import { createProviderRegistry } from '../../../../lambdas/providers/registry';
 import { InMemorySecretStore } from '../../../support/fakes/in-memory-secret-store';
 import { stubThoughtIndustries, type StubbedPlatform } from '../../../support/fakes/platform-fetch';
-import { BASE_URL, captureLogger, NO_WAIT, TI_LIVE_NEW, TI_LIVE_OLD, TI_TEST_KEY, tiTags, tiValue } from '../../../support/fixtures';
+import { BASE_URL, captureLogger, NO_WAIT, rotationFakes, TI_LIVE_NEW, TI_LIVE_OLD, TI_TEST_KEY, tiTags, tiValue } from '../../../support/fixtures';
 
 describe('Function: runRotationStep', () => {
   let store: InMemorySecretStore;
@@ -33,6 +33,7 @@ describe('Function: runRotationStep', () => {
       logger: capture.logger,
       propagation: NO_WAIT,
       now: () => new Date('2026-11-23T10:00:00Z'),
+      ...rotationFakes(),
     };
     arn = store.create('keyrotor/acme-prod', { value: tiValue(TI_LIVE_OLD), tags: tiTags() });
   });

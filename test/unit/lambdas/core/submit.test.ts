@@ -5,7 +5,7 @@ import { clearRegisteredSecrets } from '../../../../lambdas/core/redaction';
 import { createProviderRegistry } from '../../../../lambdas/providers/registry';
 import { FakeAwsError, InMemorySecretStore } from '../../../support/fakes/in-memory-secret-store';
 import { stubThoughtIndustries, type StubbedPlatform } from '../../../support/fakes/platform-fetch';
-import { captureLogger, NO_WAIT, TI_LIVE_NEW, TI_LIVE_OLD, TI_TEST_KEY, tiTags, tiValue } from '../../../support/fixtures';
+import { captureLogger, NO_WAIT, rotationFakes, TI_LIVE_NEW, TI_LIVE_OLD, TI_TEST_KEY, tiTags, tiValue } from '../../../support/fixtures';
 
 describe('Function: submitKey', () => {
   let store: InMemorySecretStore;
@@ -19,9 +19,10 @@ describe('Function: submitKey', () => {
     platform = stubThoughtIndustries([TI_LIVE_OLD, TI_LIVE_NEW]);
     const providers = createProviderRegistry({ fetch: platform.fetch, sleep: async () => undefined });
     const capture = captureLogger();
+    const fakes = rotationFakes();
     deps = { store, providers, logger: capture.logger, propagation: NO_WAIT, now: () => new Date('2026-11-23T10:00:00Z'), newToken: () => 'tok-new' };
     // The service runs the real rotation steps when RotateSecret is called
-    store.rotationFunction = (event) => runRotationStep(event, { ...deps, logger: capture.logger });
+    store.rotationFunction = (event) => runRotationStep(event, { ...deps, ...fakes, logger: capture.logger });
     arn = store.create('keyrotor/acme-prod', { value: tiValue(TI_LIVE_OLD), tags: tiTags() });
   });
 
@@ -54,7 +55,7 @@ describe('Function: submitKey', () => {
       throw new Error('service hiccup');
     };
     await expect(submitKey(arn, TI_LIVE_NEW, deps)).resolves.toMatchObject({ token: waiting });
-    store.rotationFunction = (event) => runRotationStep(event, deps);
+    store.rotationFunction = (event) => runRotationStep(event, { ...deps, ...rotationFakes() });
     // The same key again: the pending value is already there, so only the rotation is re-driven
     await expect(submitKey(arn, TI_LIVE_NEW, deps)).resolves.toMatchObject({ token: waiting, joinedRotation: true });
     expect(JSON.parse(store.valueAt(arn, 'AWSCURRENT') as string).apiKey).toBe(TI_LIVE_NEW);

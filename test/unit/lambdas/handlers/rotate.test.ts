@@ -13,7 +13,7 @@ import { clearRegisteredSecrets } from '../../../../lambdas/core/redaction';
 import { createRotateHandler, parseRotationEvent } from '../../../../lambdas/handlers/rotate';
 import { createProviderRegistry } from '../../../../lambdas/providers/registry';
 import { stubThoughtIndustries } from '../../../support/fakes/platform-fetch';
-import { NO_WAIT, TI_LIVE_NEW, TI_LIVE_OLD, tiTags, tiValue } from '../../../support/fixtures';
+import { NO_WAIT, rotationFakes, TI_LIVE_NEW, TI_LIVE_OLD, tiTags, tiValue } from '../../../support/fixtures';
 import { LAMBDA_CONTEXT } from '../../../support/service/moto-rotation-service';
 import { captureProcessOutput } from '../../../support/capture-output';
 
@@ -49,6 +49,7 @@ describe('Handler: rotate', () => {
         logger: loggerPort(logger),
         propagation: NO_WAIT,
         now: () => new Date('2026-11-23T00:00:00Z'),
+        ...rotationFakes(),
       },
       logger,
     );

@@ -1,0 +1,31 @@
+import * as z from 'zod';
+import { ConfigError } from '../core/errors';
+import { describeIssues } from '../core/secret-value';
+
+/**
+ * Environment configuration of keyrotor's Lambdas, validated once at cold start. Only names
+ * and ARNs: a secret value never goes into an environment variable.
+ */
+const environmentSchema = z.object({
+  KEYROTOR_LEDGER_TABLE: z.string().min(1),
+  KEYROTOR_REVOKER_ARN: z.string().startsWith('arn:'),
+  KEYROTOR_SCHEDULER_ROLE_ARN: z.string().startsWith('arn:'),
+  KEYROTOR_SCHEDULE_GROUP: z.string().min(1),
+  KEYROTOR_REVOCATION_DLQ_ARN: z.string().startsWith('arn:'),
+  KEYROTOR_GRACE_PERIOD_HOURS: z.coerce.number().positive().max(24 * 90),
+});
+
+export type LambdaEnvironment = z.infer<typeof environmentSchema>;
+
+/** @throws ConfigError naming every missing or malformed variable. */
+export function readLambdaEnvironment(env: NodeJS.ProcessEnv = process.env): LambdaEnvironment {
+  const result = environmentSchema.safeParse(env);
+  if (!result.success) throw new ConfigError(describeIssues(result.error.issues), 'Lambda environment');
+  return result.data;
+}
+
+/** Builds a value on first use, so importing a handler (tests, bundling) needs no environment. */
+export function lazily<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= build());
+}
