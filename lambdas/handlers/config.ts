@@ -6,8 +6,11 @@ import { describeIssues } from '../core/secret-value';
  * Environment configuration of keyrotor's Lambdas, validated once at cold start. Only names
  * and ARNs: a secret value never goes into an environment variable.
  */
-const environmentSchema = z.object({
+const ledgerEnvironment = z.object({
   KEYROTOR_LEDGER_TABLE: z.string().min(1),
+});
+
+const rotationEnvironment = ledgerEnvironment.extend({
   KEYROTOR_REVOKER_ARN: z.string().startsWith('arn:'),
   KEYROTOR_SCHEDULER_ROLE_ARN: z.string().startsWith('arn:'),
   KEYROTOR_SCHEDULE_GROUP: z.string().min(1),
@@ -15,13 +18,20 @@ const environmentSchema = z.object({
   KEYROTOR_GRACE_PERIOD_HOURS: z.coerce.number().positive().max(24 * 90),
 });
 
-export type LambdaEnvironment = z.infer<typeof environmentSchema>;
-
-/** @throws ConfigError naming every missing or malformed variable. */
-export function readLambdaEnvironment(env: NodeJS.ProcessEnv = process.env): LambdaEnvironment {
-  const result = environmentSchema.safeParse(env);
+function read<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const result = schema.safeParse(env);
   if (!result.success) throw new ConfigError(describeIssues(result.error.issues), 'Lambda environment');
   return result.data;
+}
+
+/** The rotation Lambda's environment. @throws ConfigError naming every missing or malformed variable. */
+export function readRotationEnvironment(env: NodeJS.ProcessEnv = process.env): z.infer<typeof rotationEnvironment> {
+  return read(rotationEnvironment, env);
+}
+
+/** The environment of Lambdas that only write the ledger (the revoker). */
+export function readLedgerEnvironment(env: NodeJS.ProcessEnv = process.env): z.infer<typeof ledgerEnvironment> {
+  return read(ledgerEnvironment, env);
 }
 
 /** Builds a value on first use, so importing a handler (tests, bundling) needs no environment. */

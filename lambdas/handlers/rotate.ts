@@ -11,7 +11,7 @@ import { SecretsManagerStore } from '../adapters/secrets-manager-store';
 import { DynamoDbLedger } from '../adapters/dynamodb-ledger';
 import { SchedulerRevocations } from '../adapters/scheduler-revocations';
 import { createProviderRegistry } from '../providers/registry';
-import { lazily, readLambdaEnvironment } from './config';
+import { lazily, readRotationEnvironment } from './config';
 import { reportErrors } from './middleware/report-errors';
 
 /**
@@ -54,7 +54,7 @@ const PLATFORM_HTTP = { timeoutMs: 10_000, maxRetryAfterMs: 20_000 } as const;
 
 export const handler = createRotateHandler(
   lazily((): RotationDeps => {
-    const env = readLambdaEnvironment();
+    const env = readRotationEnvironment();
     return {
       store: new SecretsManagerStore(),
       providers: createProviderRegistry(PLATFORM_HTTP),

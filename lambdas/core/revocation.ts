@@ -1,0 +1,84 @@
+import * as z from 'zod';
+import { STAGE } from './contracts';
+import { ManualActionRequiredError, SecretStateError, ValidationError } from './errors';
+import { registerSecret } from './redaction';
+import { keyIdOf } from './rotation';
+import { resolveSecretContext } from './secret-context';
+import { credentialStrings, describeIssues, parseSecretValue } from './secret-value';
+import type { Ledger } from '../ports/ledger';
+import type { LoggerPort } from '../ports/logger';
+import type { RevocationRequest } from '../ports/revocation-scheduler';
+import type { SecretStore } from '../ports/secret-store';
+import type { ProviderRegistry } from '../providers/registry';
+
+export interface RevokeDeps {
+  readonly store: SecretStore;
+  readonly providers: ProviderRegistry;
+  readonly ledger: Ledger;
+  readonly logger: LoggerPort;
+  readonly now: () => Date;
+}
+
+const requestSchema = z.object({
+  secretArn: z.string().min(1),
+  token: z.string().min(1),
+  versionId: z.string().min(1),
+  providerKeyId: z.string().min(1),
+  fingerprint: z.string(),
+});
+
+/** Validates the revoker's event (the schedule's input). */
+export function parseRevocationRequest(event: unknown): RevocationRequest {
+  const result = requestSchema.safeParse(event);
+  if (!result.success) throw new ValidationError('revocation request', describeIssues(result.error.issues));
+  return result.data;
+}
+
+/**
+ * Revokes an old key once its grace period has passed. Re-reads the secret first and refuses
+ * to revoke a key that is AWSCURRENT (a rotation that never finished, or a rollback): that
+ * would cut every reader off.
+ * @throws SecretStateError when the key is current; ManualActionRequiredError when the platform cannot revoke by API.
+ */
+export async function revokeOldKey(request: RevocationRequest, deps: RevokeDeps): Promise<'revoked' | 'already-revoked'> {
+  const metadata = await deps.store.describe(request.secretArn);
+  const stages = metadata.versionIdsToStages[request.versionId] ?? [];
+  const currentRaw = await deps.store.getValue(metadata.arn, { stage: STAGE.current });
+  const current = parseSecretValue(currentRaw ?? '', `current value of ${metadata.name}`);
+  registerSecret(...credentialStrings(current));
+  const context = resolveSecretContext(metadata, current);
+  const provider = deps.providers.get(context.provider);
+
+  if (stages.includes(STAGE.current) || keyIdOf(provider, current) === request.providerKeyId) {
+    await deps.ledger.record({
+      secretArn: metadata.arn,
+      token: request.token,
+      state: 'revocation-refused',
+      at: deps.now().toISOString(),
+      actor: 'revoker',
+      providerKeyId: request.providerKeyId,
+      fingerprint: request.fingerprint,
+      detail: 'the key is AWSCURRENT',
+    });
+    throw new SecretStateError(
+      `refusing to revoke key ${request.fingerprint} of ${metadata.name}: it is still AWSCURRENT (the rotation that replaced it did not finish). ` +
+        `Finish or restart the rotation (npx keyrotor submit / aws secretsmanager rotate-secret); revoke it by hand only after another key is current.`,
+    );
+  }
+  if (!provider.capabilities.revokeByApi || !provider.revokeKey) {
+    throw new ManualActionRequiredError(provider.manual.revoke({ secretName: metadata.name, baseUrl: context.baseUrl, fingerprint: request.fingerprint }));
+  }
+  const outcome = await provider.revokeKey({ authenticateWith: current, providerKeyId: request.providerKeyId, target: context });
+  await deps.ledger.record({
+    secretArn: metadata.arn,
+    token: request.token,
+    state: 'revoked',
+    at: deps.now().toISOString(),
+    actor: 'revoker',
+    providerKeyId: request.providerKeyId,
+    fingerprint: request.fingerprint,
+    detail: outcome,
+  });
+  deps.logger.info('old key revoked', { secret: metadata.name, fingerprint: request.fingerprint, providerKeyId: request.providerKeyId, outcome });
+  return outcome;
+}

@@ -1,0 +1,41 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { parseRevocationRequest, revokeOldKey, type RevokeDeps } from '../core/revocation';
+import { createLogger, loggerPort } from '../adapters/logger';
+import { DynamoDbLedger } from '../adapters/dynamodb-ledger';
+import { SecretsManagerStore } from '../adapters/secrets-manager-store';
+import { createProviderRegistry } from '../providers/registry';
+import { lazily, readLedgerEnvironment } from './config';
+import { reportErrors } from './middleware/report-errors';
+
+/**
+ * The revoker: invoked by a one-time EventBridge Scheduler schedule after an old key's grace
+ * period, with the RevocationRequest as its input. Failures are retried by Scheduler and then
+ * land in the dead-letter queue (alarmed).
+ */
+export function createRevokeHandler(deps: RevokeDeps | (() => RevokeDeps), logger = createLogger('keyrotor-revoke')) {
+  const resolve = typeof deps === 'function' ? deps : () => deps;
+  return middy(async (event: unknown): Promise<{ outcome: string }> => {
+    const request = parseRevocationRequest(event);
+    logger.appendKeys({ secretArn: request.secretArn, token: request.token, providerKeyId: request.providerKeyId });
+    return { outcome: await revokeOldKey(request, resolve()) };
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(reportErrors(logger));
+}
+
+const logger = createLogger('keyrotor-revoke');
+
+export const handler = createRevokeHandler(
+  lazily((): RevokeDeps => {
+    const env = readLedgerEnvironment();
+    return {
+      store: new SecretsManagerStore(),
+      providers: createProviderRegistry({ timeoutMs: 10_000, maxRetryAfterMs: 20_000 }),
+      ledger: new DynamoDbLedger(env.KEYROTOR_LEDGER_TABLE),
+      logger: loggerPort(logger),
+      now: () => new Date(),
+    };
+  }),
+  logger,
+);
