@@ -32,7 +32,7 @@ export class FakeApiPlatform {
     return [...this.keys.values()].filter((k) => k.active);
   }
 
-  #authenticate(value: ImburseValue, op: 'issue' | 'revoke' | 'list' | 'verify'): void {
+  readonly #authenticate = (value: ImburseValue, op: 'issue' | 'revoke' | 'list' | 'verify'): void => {
     this.calls.push(op);
     const failure = this.failNext.get(op);
     if (failure) {
@@ -41,10 +41,12 @@ export class FakeApiPlatform {
     }
     const key = this.keys.get(value.publicKey);
     if (!key || !key.active || key.privateKey !== value.privateKey) throw new ProviderAuthError('imburse', 'Invalid key');
-  }
+  };
 
   public provider(): Provider<ImburseValue> {
-    const platform = this;
+    const authenticate = this.#authenticate;
+    const keys = this.keys;
+    const addKey = (name: string) => this.addKey(name);
     return {
       id: 'imburse',
       displayName: 'Fake Imburse',
@@ -54,24 +56,24 @@ export class FakeApiPlatform {
       formatProblems: () => [],
       keyIdOf: (value) => value.publicKey,
       async verify(value) {
-        platform.#authenticate(value, 'verify');
+        authenticate(value, 'verify');
         return { checked: 'fake exchange → 200' };
       },
       async issueKey(request: IssueRequest<ImburseValue>) {
-        platform.#authenticate(request.current, 'issue');
-        const key = platform.addKey(request.keyName);
+        authenticate(request.current, 'issue');
+        const key = addKey(request.keyName);
         return { value: { ...request.current, publicKey: key.publicKey, privateKey: key.privateKey }, providerKeyId: key.publicKey };
       },
       async revokeKey(request: RevokeRequest<ImburseValue>) {
-        platform.#authenticate(request.authenticateWith, 'revoke');
-        const key = platform.keys.get(request.providerKeyId);
+        authenticate(request.authenticateWith, 'revoke');
+        const key = keys.get(request.providerKeyId);
         if (!key || !key.active) return 'already-revoked';
         key.active = false;
         return 'revoked';
       },
       async listKeys(request: { authenticateWith: ImburseValue }): Promise<KeyRecord[]> {
-        platform.#authenticate(request.authenticateWith, 'list');
-        return [...platform.keys.values()].filter((k) => k.active).map((k) => ({ providerKeyId: k.publicKey, name: k.name, active: k.active }));
+        authenticate(request.authenticateWith, 'list');
+        return [...keys.values()].filter((k) => k.active).map((k) => ({ providerKeyId: k.publicKey, name: k.name, active: k.active }));
       },
     };
   }
