@@ -7,9 +7,12 @@ import { fingerprintOf } from '../../lambdas/core/fingerprint';
 import { redactText, registerSecret } from '../../lambdas/core/redaction';
 import { resolveSecretContext } from '../../lambdas/core/secret-context';
 import { credentialStrings, describeIssues, secretValueSchema, tryParseSecretValue, type ManagedSecretValue } from '../../lambdas/core/secret-value';
-import { submitKey } from '../../lambdas/core/submit';
+import { submitKey, submitWithAdminToken } from '../../lambdas/core/submit';
 import { assertFitsSecret, DEFAULT_PROPAGATION, verifyWithPropagation, type PropagationPolicy } from '../../lambdas/core/verification';
 import { SecretsManagerStore } from '../../lambdas/adapters/secrets-manager-store';
+import { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Ledger } from '../../lambdas/ports/ledger';
 import { SILENT_LOGGER } from '../../lambdas/ports/logger';
 import type { SecretStore } from '../../lambdas/ports/secret-store';
 import { createProviderRegistry, type ProviderRegistry } from '../../lambdas/providers/registry';
@@ -18,6 +21,7 @@ import { EXIT, readSecretInput, UsageError, type CliIo } from './io';
 /** What commands are built from; tests replace parts of it. */
 export interface CliDeps {
   readonly store: (aws: { region?: string; profile?: string }) => SecretStore;
+  readonly ledger: (aws: { region?: string; profile?: string; tableName: string }) => Ledger;
   readonly providers: ProviderRegistry;
   readonly propagation: PropagationPolicy;
   readonly now: () => Date;
@@ -25,13 +29,19 @@ export interface CliDeps {
 
 export const DEFAULT_CLI_DEPS: CliDeps = {
   store: ({ region, profile }) => new SecretsManagerStore(new SecretsManagerClient({ ...(region ? { region } : {}), ...(profile ? { profile } : {}) })),
+  ledger: ({ region, profile, tableName }) =>
+    new DynamoDbLedger(tableName, new DynamoDBClient({ ...(region ? { region } : {}), ...(profile ? { profile } : {}) })),
   providers: createProviderRegistry(),
   propagation: DEFAULT_PROPAGATION,
   now: () => new Date(),
 };
 
+/** The ledger table `cdk deploy` creates; `--ledger-table` or KEYROTOR_LEDGER_TABLE override it. */
+export const DEFAULT_LEDGER_TABLE = 'keyrotor-ledger';
+
 const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
+  'ledger-table': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   region: { type: 'string' },
   profile: { type: 'string' },
@@ -43,6 +53,8 @@ Usage: npx keyrotor <command> [options]
 
 Commands:
   submit <secret-id>   hand over a key a person created in the platform's admin panel
+                       (--expires-at DATE for Thinkific; --admin-token for Thrive)
+  history <secret-id>  what keyrotor did to a secret, from the ledger
   verify <secret-id>   check a managed secret's current key live
   verify --provider P --base-url URL --environment E
                        check a credential given on stdin, without touching AWS
@@ -51,21 +63,38 @@ Global options:
   --json               machine-readable output on stdout
   --region R           AWS region (default: the SDK's, e.g. AWS_REGION)
   --profile P          AWS profile (default: the SDK's, e.g. AWS_PROFILE)
+  --ledger-table T     ledger table (default: KEYROTOR_LEDGER_TABLE or ${'keyrotor-ledger'})
   -h, --help           show help (also: npx keyrotor <command> --help)
 
 Secrets are read only from stdin or a hidden prompt, never from arguments.
 Exit status: 0 success, 1 failure (reason on stderr), 2 usage error.`;
 
-const SUBMIT_USAGE = `Usage: npx keyrotor submit <secret-id> [--json] [--region R] [--profile P]
+const SUBMIT_USAGE = `Usage: npx keyrotor submit <secret-id> [--expires-at DATE] [--json] [--region R] [--profile P]
+       npx keyrotor submit <secret-id> --admin-token --correlation-id ID   (Thrive)
 
 Hands over a key that a person created in the platform's admin panel. The key is read from
-stdin (pipe it) or a hidden prompt. keyrotor checks its format and environment, verifies it
-with a live read-only call, stores it as AWSPENDING and starts the rotation that tests and
-promotes it. The current key keeps working throughout.
+stdin (pipe it) or a hidden prompt: a raw key, or the JSON the secret holds for multi-part
+credentials. keyrotor checks its format and environment, verifies it with a live read-only
+call, stores it as AWSPENDING and starts the rotation that tests and promotes it. The current
+key keeps working throughout.
+
+  --expires-at DATE    the expiry date chosen in the admin panel (YYYY-MM-DD or ISO 8601;
+                       required for Thinkific)
+  --admin-token        Thrive: read a Thrive admin bearer token (valid 60 minutes) from stdin
+                       or the prompt instead of a key; keyrotor creates the new API key with
+                       it (the token is used once and never stored)
+  --correlation-id ID  Thrive: the Correlation-Id copied with the admin token
 
 Examples:
   npx keyrotor submit keyrotor/acme-prod          # prompts for the key
-  pbpaste | npx keyrotor submit keyrotor/acme-prod`;
+  pbpaste | npx keyrotor submit keyrotor/acme-prod
+  npx keyrotor submit keyrotor/thinkific-prod --expires-at 2027-11-30
+  npx keyrotor submit keyrotor/thrive-prod --admin-token --correlation-id 6f1c…`;
+
+const HISTORY_USAGE = `Usage: npx keyrotor history <secret-id> [--json] [--ledger-table T] [--region R] [--profile P]
+
+Prints the ledger of a secret, oldest first: every rotation's intent, the keys created,
+stored, tested, promoted and revoked, with fingerprints (never key material).`;
 
 const VERIFY_USAGE = `Usage:
   npx keyrotor verify <secret-id> [--json] [--region R] [--profile P]
@@ -100,6 +129,8 @@ export async function main(argv: readonly string[], io: CliIo, deps: CliDeps = D
         return await submitCommand(rest, io, deps);
       case 'verify':
         return await verifyCommand(rest, io, deps);
+      case 'history':
+        return await historyCommand(rest, io, deps);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
@@ -113,7 +144,8 @@ function report(error: unknown, io: CliIo, command: string | undefined): number 
   // (Duck-typed: Node's own errors need not share this realm's Error, e.g. under jest.)
   const parseArgsError = typeof error === 'object' && error !== null && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
   if (error instanceof UsageError || parseArgsError) {
-    io.stderr.write(`keyrotor: ${redactText((error as Error).message)}\n${command === 'submit' ? SUBMIT_USAGE : command === 'verify' ? VERIFY_USAGE : 'Run npx keyrotor --help for usage.'}\n`);
+    const usage: Record<string, string> = { submit: SUBMIT_USAGE, verify: VERIFY_USAGE, history: HISTORY_USAGE };
+    io.stderr.write(`keyrotor: ${redactText((error as Error).message)}\n${usage[command ?? ''] ?? 'Run npx keyrotor --help for usage.'}\n`);
     return EXIT.usage;
   }
   const name = typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : 'Error';
@@ -131,28 +163,86 @@ function parse(args: readonly string[], extra: OptionSpec = {}): { values: Parse
   return { values: values as ParsedValues, positionals };
 }
 
+function awsOptions(values: ParsedValues): { region?: string; profile?: string } {
+  return { region: values.region as string | undefined, profile: values.profile as string | undefined };
+}
+
+function ledgerFor(values: ParsedValues, io: CliIo, deps: CliDeps): Ledger {
+  const tableName = (values['ledger-table'] as string | undefined) ?? io.env.KEYROTOR_LEDGER_TABLE ?? DEFAULT_LEDGER_TABLE;
+  return deps.ledger({ ...awsOptions(values), tableName });
+}
+
 async function submitCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
-  const { values, positionals } = parse(args);
+  const { values, positionals } = parse(args, {
+    'expires-at': { type: 'string' },
+    'admin-token': { type: 'boolean' },
+    'correlation-id': { type: 'string' },
+  });
   if (values.help) {
     io.stdout.write(`${SUBMIT_USAGE}\n`);
     return EXIT.ok;
   }
   if (positionals.length !== 1) throw new UsageError('submit takes exactly one <secret-id>; the key itself is read from stdin or a prompt');
   const [secretId] = positionals as [string];
-  const store = deps.store({ region: values.region as string | undefined, profile: values.profile as string | undefined });
-  const input = await readSecretInput(io, `New key for ${secretId} (input hidden): `);
-  const result = await submitKey(secretId, input, {
-    store,
+  const adminToken = values['admin-token'] === true;
+  const correlationId = values['correlation-id'] as string | undefined;
+  if (adminToken && !correlationId) throw new UsageError('--admin-token needs --correlation-id (copied with the token from the browser)');
+  if (!adminToken && correlationId) throw new UsageError('--correlation-id goes with --admin-token');
+  const submitDeps = {
+    store: deps.store(awsOptions(values)),
+    ledger: ledgerFor(values, io, deps),
     providers: deps.providers,
     logger: SILENT_LOGGER,
     propagation: deps.propagation,
     now: deps.now,
-  });
+  };
+  const result = adminToken
+    ? await submitWithAdminToken(
+        secretId,
+        stripBearer(await readSecretInput(io, `Thrive admin token for ${secretId} (input hidden): `)),
+        correlationId as string,
+        submitDeps,
+      )
+    : await submitKey(secretId, await readSecretInput(io, `New key for ${secretId} (input hidden): `), submitDeps, {
+        ...(values['expires-at'] ? { expiresAt: values['expires-at'] as string } : {}),
+      });
   printer(io, values.json === true).result(
     `submitted ${result.fingerprint} for ${result.secretName}: verified (${result.checked}), stored as AWSPENDING, rotation ${result.token} started.` +
       (result.previousFingerprint ? `\nOnce the rotation has finished and readers have picked it up, remove the old key ${result.previousFingerprint} in the admin panel.` : ''),
     { ok: true, command: 'submit', ...result },
   );
+  return EXIT.ok;
+}
+
+/** People paste the whole header value; the token is what follows "Bearer ". */
+function stripBearer(input: string): string {
+  return input.trim().replace(/^Bearer\s+/i, '');
+}
+
+async function historyCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
+  const { values, positionals } = parse(args);
+  if (values.help) {
+    io.stdout.write(`${HISTORY_USAGE}\n`);
+    return EXIT.ok;
+  }
+  if (positionals.length !== 1) throw new UsageError('history takes exactly one <secret-id>');
+  const [secretId] = positionals as [string];
+  // The ledger is keyed by ARN: resolve a name first.
+  const metadata = await deps.store(awsOptions(values)).describe(secretId);
+  const events = await ledgerFor(values, io, deps).history(metadata.arn);
+  if (values.json === true) {
+    io.stdout.write(`${JSON.stringify({ secret: metadata.name, arn: metadata.arn, events })}\n`);
+    return EXIT.ok;
+  }
+  if (events.length === 0) {
+    io.stdout.write(`${metadata.name}: no rotations recorded yet\n`);
+    return EXIT.ok;
+  }
+  const rows = events.map((e) => [e.at, e.state, e.fingerprint ?? '', e.providerKeyId ?? '', e.actor ?? '', e.token, e.detail ?? '']);
+  const header = ['time', 'state', 'fingerprint', 'provider key', 'actor', 'rotation', 'detail'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  io.stdout.write(`${metadata.name}\n${line(header)}\n${rows.map(line).join('\n')}\n`);
   return EXIT.ok;
 }
 
@@ -176,7 +266,7 @@ async function verifyCommand(args: readonly string[], io: CliIo, deps: CliDeps):
   } else {
     if (positionals.length !== 1) throw new UsageError('verify takes one <secret-id>, or --provider, --base-url and --environment with the credential on stdin');
     const [secretId] = positionals as [string];
-    const store = deps.store({ region: values.region as string | undefined, profile: values.profile as string | undefined });
+    const store = deps.store(awsOptions(values));
     const metadata = await store.describe(secretId);
     const current = tryParseSecretValue(await store.getValue(metadata.arn, { stage: STAGE.current }));
     if (!current) {

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { STAGE } from './contracts';
-import { KeyrotorError, SecretStateError, ValidationError } from './errors';
+import { KeyrotorError, ManualActionRequiredError, SecretStateError, ValidationError } from './errors';
 import { fingerprintOf } from './fingerprint';
 import { registerSecret } from './redaction';
+import { keyNameFor } from './rotation';
 import { resolveSecretContext } from './secret-context';
-import { credentialStrings, secretValueSchema, describeIssues, tryParseSecretValue, type ManagedSecretValue } from './secret-value';
+import { credentialStrings, secretValueSchema, describeIssues, tryParseSecretValue, type ManagedSecretValue, type SecretContext } from './secret-value';
 import { assertFitsSecret, verifyWithPropagation, type PropagationPolicy } from './verification';
+import type { Ledger } from '../ports/ledger';
 import type { LoggerPort } from '../ports/logger';
+import type { Provider, SubmissionExtras } from '../ports/provider';
 import type { ProviderRegistry } from '../providers/registry';
-import { versionWithStage, type SecretStore } from '../ports/secret-store';
+import { versionWithStage, type SecretMetadata, type SecretStore } from '../ports/secret-store';
 
 export interface SubmitDeps {
   readonly store: SecretStore;
@@ -17,6 +20,8 @@ export interface SubmitDeps {
   readonly propagation: PropagationPolicy;
   readonly now: () => Date;
   readonly newToken?: () => string;
+  /** Where the submission is recorded (best effort: a ledger outage does not block a hand-over). */
+  readonly ledger?: Ledger;
 }
 
 export interface SubmitResult {
@@ -30,13 +35,51 @@ export interface SubmitResult {
   readonly checked: string;
 }
 
-/** The submission was stored but the rotation could not be started; `nextStep` says what to run. */
+/** The submission was stored but the rotation could not be started; the message says what to run. */
 export class RotationStartError extends KeyrotorError {
   public constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'RotationStartError';
   }
 }
+
+interface Target {
+  readonly metadata: SecretMetadata;
+  readonly current: ManagedSecretValue | undefined;
+  readonly context: SecretContext;
+  readonly provider: Provider;
+}
+
+async function loadTarget(secretId: string, deps: SubmitDeps): Promise<Target> {
+  const metadata = await deps.store.describe(secretId);
+  if (!metadata.rotationEnabled) {
+    throw new SecretStateError(`secret ${metadata.name} does not have rotation enabled; deploy keyrotor's stack for it first`);
+  }
+  const current = tryParseSecretValue(await deps.store.getValue(metadata.arn, { stage: STAGE.current }));
+  if (current) registerSecret(...credentialStrings(current));
+  const context = resolveSecretContext(metadata, current);
+  return { metadata, current, context, provider: deps.providers.get(context.provider) };
+}
+
+/** The full secret value for a new credential: the current value's extra fields, the secret's own metadata, fresh keyrotor fields. */
+function newValue(target: Target, credential: Partial<ManagedSecretValue>, deps: SubmitDeps): ManagedSecretValue {
+  const candidate = secretValueSchema.safeParse({
+    ...(target.current ?? {}),
+    expiresAt: undefined,
+    providerKeyId: undefined,
+    ...credential,
+    provider: target.context.provider,
+    environment: target.context.environment,
+    baseUrl: target.context.baseUrl,
+    issuedAt: deps.now().toISOString(),
+    fingerprint: undefined,
+  });
+  if (!candidate.success) throw new ValidationError('submitted credential', describeIssues(candidate.error.issues));
+  registerSecret(...credentialStrings(candidate.data));
+  return candidate.data;
+}
+
+const fingerprintOfValue = (value: ManagedSecretValue): string => fingerprintOf(credentialStrings(value)[0] ?? '');
 
 /**
  * Hands a person-made key to keyrotor: checks its shape and environment, proves it live,
@@ -50,41 +93,56 @@ export class RotationStartError extends KeyrotorError {
  * - If Secrets Manager refuses to start the rotation, a version this call created is
  *   un-staged again so nothing is left half-done, and the error says what to run next.
  */
-export async function submitKey(secretId: string, input: string, deps: SubmitDeps): Promise<SubmitResult> {
-  const metadata = await deps.store.describe(secretId);
-  if (!metadata.rotationEnabled) {
-    throw new SecretStateError(`secret ${metadata.name} does not have rotation enabled; deploy keyrotor's stack for it first`);
-  }
-  const currentRaw = await deps.store.getValue(metadata.arn, { stage: STAGE.current });
-  const current = tryParseSecretValue(currentRaw);
-  if (current) registerSecret(...credentialStrings(current));
-  const context = resolveSecretContext(metadata, current);
-  const provider = deps.providers.get(context.provider);
-
-  const credential = provider.parseSubmission(input);
-  const candidate = secretValueSchema.safeParse({
-    ...(current ?? {}),
-    ...credential,
-    provider: context.provider,
-    environment: context.environment,
-    baseUrl: context.baseUrl,
-    issuedAt: deps.now().toISOString(),
-    expiresAt: undefined,
-    providerKeyId: undefined,
-    fingerprint: undefined,
-  });
-  if (!candidate.success) throw new ValidationError('submitted credential', describeIssues(candidate.error.issues));
-  const value: ManagedSecretValue = candidate.data;
-  const secretStrings = credentialStrings(value);
-  registerSecret(...secretStrings);
-  const fingerprint = fingerprintOf(secretStrings[0] ?? '');
-  const previousFingerprint = current ? fingerprintOf(credentialStrings(current)[0] ?? '') : undefined;
-  if (previousFingerprint === fingerprint) {
+export async function submitKey(secretId: string, input: string, deps: SubmitDeps, extras: SubmissionExtras = {}): Promise<SubmitResult> {
+  const target = await loadTarget(secretId, deps);
+  const value = newValue(target, target.provider.parseSubmission(input, extras), deps);
+  const fingerprint = fingerprintOfValue(value);
+  if (target.current && fingerprintOfValue(target.current) === fingerprint) {
     throw new ValidationError('submitted credential', [`is the key that is already current (${fingerprint}); create a new key first`]);
   }
+  assertFitsSecret(target.provider, value, target.context);
+  const verified = await verifyWithPropagation(target.provider, value, target.context, deps.propagation, deps.logger);
+  return stageAndRotate(target, value, verified.checked, 'keyrotor submit', deps);
+}
 
-  assertFitsSecret(provider, value, context);
-  const verified = await verifyWithPropagation(provider, value, context, deps.propagation, deps.logger);
+/**
+ * For platforms whose keys can be made by API only with a person's short-lived admin token
+ * (Thrive): keyrotor creates the key itself with the token (used once, never stored) and
+ * stores it as AWSPENDING at once, because the platform shows it only once; the rotation's
+ * testSecret then proves it before promotion.
+ */
+export async function submitWithAdminToken(
+  secretId: string,
+  adminToken: string,
+  correlationId: string,
+  deps: SubmitDeps,
+): Promise<SubmitResult> {
+  registerSecret(adminToken);
+  const target = await loadTarget(secretId, deps);
+  const { provider, metadata, context, current } = target;
+  if (!provider.issueKeyWithAdminToken) {
+    throw new ValidationError('--admin-token', [`${provider.displayName} keys are not created with an admin token; run npx keyrotor submit ${metadata.name} with the new key instead`]);
+  }
+  if (!current) {
+    throw new ManualActionRequiredError(
+      `${metadata.name} holds no ${provider.displayName} credential yet; hand over the first key (JSON with tenantId and apiKey) with npx keyrotor submit ${metadata.name}`,
+    );
+  }
+  const issued = await provider.issueKeyWithAdminToken({
+    current,
+    target: context,
+    keyName: keyNameFor(metadata.name, deps.now()),
+    adminToken,
+    correlationId,
+  });
+  const value = newValue(target, { ...issued.value, providerKeyId: issued.providerKeyId ?? issued.value.providerKeyId }, deps);
+  return stageAndRotate(target, value, `created with ${provider.displayName}'s API (verified by the rotation's testSecret)`, 'keyrotor submit --admin-token', deps);
+}
+
+async function stageAndRotate(target: Target, value: ManagedSecretValue, checked: string, actor: string, deps: SubmitDeps): Promise<SubmitResult> {
+  const { metadata, current } = target;
+  const fingerprint = fingerprintOfValue(value);
+  const previousFingerprint = current ? fingerprintOfValue(current) : undefined;
   const serialized = JSON.stringify({ ...value, fingerprint });
 
   const currentVersion = versionWithStage(metadata, STAGE.current);
@@ -97,7 +155,7 @@ export async function submitKey(secretId: string, input: string, deps: SubmitDep
     token = waiting;
     const existing = await deps.store.getValue(metadata.arn, { versionId: token, stage: STAGE.pending });
     const existingValue = tryParseSecretValue(existing);
-    if (existing !== undefined && !(existingValue && fingerprintOf(credentialStrings(existingValue)[0] ?? '') === fingerprint)) {
+    if (existing !== undefined && !(existingValue && fingerprintOfValue(existingValue) === fingerprint)) {
       throw new SecretStateError(
         `a rotation of ${metadata.name} (version ${token}) already holds a different pending key. ` +
           `Let it finish, or discard it with: aws secretsmanager update-secret-version-stage --secret-id ${metadata.name} ` +
@@ -110,6 +168,7 @@ export async function submitKey(secretId: string, input: string, deps: SubmitDep
     await deps.store.putPendingValue(metadata.arn, token, serialized);
     createdVersion = true;
   }
+  await noteSubmission(deps, { secretArn: metadata.arn, token, fingerprint, actor, providerKeyId: value.providerKeyId });
 
   try {
     await deps.store.startRotation(metadata.arn, token);
@@ -130,5 +189,25 @@ export async function submitKey(secretId: string, input: string, deps: SubmitDep
     );
   }
   deps.logger.info('submitted key stored as AWSPENDING and rotation started', { secret: metadata.name, token, fingerprint });
-  return { secretName: metadata.name, token, fingerprint, previousFingerprint, joinedRotation: rotationInProgress, checked: verified.checked };
+  return { secretName: metadata.name, token, fingerprint, previousFingerprint, joinedRotation: rotationInProgress, checked };
+}
+
+async function noteSubmission(
+  deps: SubmitDeps,
+  event: { secretArn: string; token: string; fingerprint: string; actor: string; providerKeyId: string | undefined },
+): Promise<void> {
+  if (!deps.ledger) return;
+  try {
+    await deps.ledger.record({
+      secretArn: event.secretArn,
+      token: event.token,
+      state: 'stored-pending',
+      at: deps.now().toISOString(),
+      actor: event.actor,
+      fingerprint: event.fingerprint,
+      ...(event.providerKeyId ? { providerKeyId: event.providerKeyId } : {}),
+    });
+  } catch (error) {
+    deps.logger.warn('could not record the submission in the ledger', { errorName: error instanceof Error ? error.name : 'unknown' });
+  }
 }

@@ -11,6 +11,9 @@ import { describeWithMoto, startMotoServer, type MotoServer } from '../support/m
 import { makeThoughtIndustriesKey, startThoughtIndustriesSandbox, type ThoughtIndustriesSandbox } from '../support/sandboxes/thought-industries-sandbox';
 import { createManagedSecret, MotoRotationService, type RotationHandler } from '../support/service/moto-rotation-service';
 import { rotationFakes, tiTags } from '../support/fixtures';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger';
+import { createLedgerTable } from '../support/service/ledger-table';
 
 /**
  * The four rotation steps with the real AWS SDK against moto_server, and a Thought Industries
@@ -20,6 +23,8 @@ describeWithMoto('Integration: Thought Industries rotation (moto_server + platfo
   let moto: MotoServer;
   let sandbox: ThoughtIndustriesSandbox;
   let client: SecretsManagerClient;
+  let dynamo: DynamoDBClient;
+  let ledger: DynamoDbLedger;
   let service: MotoRotationService;
   let logLines: string[];
   let oldKey: string;
@@ -28,21 +33,26 @@ describeWithMoto('Integration: Thought Industries rotation (moto_server + platfo
 
   beforeAll(async () => {
     [moto, sandbox] = await Promise.all([startMotoServer(), startThoughtIndustriesSandbox()]);
-    client = new SecretsManagerClient({ endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const aws = { endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    client = new SecretsManagerClient(aws);
+    dynamo = new DynamoDBClient(aws);
   });
 
   afterAll(async () => {
     client?.destroy();
+    dynamo?.destroy();
     await Promise.all([moto?.stop(), sandbox?.close()]);
   });
 
   beforeEach(async () => {
     await moto.reset();
     clearRegisteredSecrets();
+    await createLedgerTable(dynamo, 'keyrotor-ledger');
+    ledger = new DynamoDbLedger('keyrotor-ledger', dynamo);
     logLines = captureProcessOutput();
     const logger = createLogger('keyrotor-rotate');
     const handler = createRotateHandler(
-      { store: new MotoRotationService(client, async () => undefined), providers: providers(), logger: loggerPort(logger), propagation: { attempts: 3, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date(), ...rotationFakes() },
+      { store: new MotoRotationService(client, async () => undefined), providers: providers(), logger: loggerPort(logger), propagation: { attempts: 3, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date(), ...rotationFakes(), ledger },
       logger,
     );
     service = new MotoRotationService(client, handler as unknown as RotationHandler);
@@ -64,7 +74,7 @@ describeWithMoto('Integration: Thought Industries rotation (moto_server + platfo
   }
 
   async function submit(key: string): Promise<{ status: number; stdout: string; stderr: string }> {
-    const deps: CliDeps = { store: () => service, providers: providers(), propagation: { attempts: 2, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() };
+    const deps: CliDeps = { store: () => service, ledger: () => ledger, providers: providers(), propagation: { attempts: 2, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() };
     const { status, out, err } = await runCli(['submit', secretArn, '--json'], `${key}
 `, deps);
     return { status, stdout: out, stderr: err };
@@ -87,6 +97,13 @@ describeWithMoto('Integration: Thought Industries rotation (moto_server + platfo
     expect(JSON.parse(previous.SecretString as string).apiKey).toBe(oldKey);
     // The pending key was proven with a Bearer read under /incoming/v2/
     expect(sandbox.requests.filter((r) => r.path === '/incoming/v2/users' && r.status === 200).length).toBeGreaterThanOrEqual(2);
+    // The ledger (DynamoDB) tells the story, and `keyrotor history` reads it
+    const token = (JSON.parse(result.stdout) as { token: string }).token;
+    expect((await ledger.history(secretArn)).map((e) => `${e.token === token ? 'T' : '?'}:${e.state}`)).toEqual(['T:stored-pending', 'T:tested', 'T:promoted']);
+    const history = await runCli(['history', secretArn], '', { store: () => service, ledger: () => ledger, providers: providers(), propagation: { attempts: 1, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() });
+    expect(history.status).toBe(0);
+    expect(history.out).toContain('promoted');
+    expect(history.out).not.toContain(newKey);
   });
 
   it('refuses a revoked key at submit and at testSecret: AWSCURRENT is unchanged', async () => {

@@ -3,6 +3,7 @@ import { runCli } from '../../support/cli-harness';
 import { clearRegisteredSecrets } from '../../../lambdas/core/redaction';
 import { createProviderRegistry } from '../../../lambdas/providers/registry';
 import { InMemorySecretStore } from '../../support/fakes/in-memory-secret-store';
+import { InMemoryLedger } from '../../support/fakes/in-memory-ledger';
 import { stubThoughtIndustries, type StubbedPlatform } from '../../support/fakes/platform-fetch';
 import { BASE_URL, NO_WAIT, TI_LIVE_NEW, TI_LIVE_OLD, TI_TEST_KEY, tiTags, tiValue } from '../../support/fixtures';
 
@@ -10,13 +11,15 @@ describe('CLI: keyrotor', () => {
   let platform: StubbedPlatform;
   let store: InMemorySecretStore;
   let deps: CliDeps;
+  let ledger: InMemoryLedger;
 
   beforeEach(() => {
     clearRegisteredSecrets();
     platform = stubThoughtIndustries([TI_LIVE_OLD, TI_LIVE_NEW]);
     store = new InMemorySecretStore();
     store.create('keyrotor/acme-prod', { value: tiValue(TI_LIVE_OLD), tags: tiTags() });
-    deps = { store: () => store, providers: createProviderRegistry({ fetch: platform.fetch, sleep: async () => undefined }), propagation: NO_WAIT, now: () => new Date() };
+    ledger = new InMemoryLedger();
+    deps = { store: () => store, ledger: () => ledger, providers: createProviderRegistry({ fetch: platform.fetch, sleep: async () => undefined }), propagation: NO_WAIT, now: () => new Date() };
   });
 
   const run = (argv: string[], stdinText = '') => runCli(argv, stdinText, deps);
@@ -105,12 +108,51 @@ describe('CLI: keyrotor', () => {
   });
 
   describe('Command: submit', () => {
-    it('hands over a key from stdin and prints the rotation it started', async () => {
+    it('hands over a key from stdin, records it in the ledger and prints the rotation it started', async () => {
       store.rotationFunction = async () => undefined;
       const result = await run(['submit', 'keyrotor/acme-prod', '--json'], `${TI_LIVE_NEW}\n`);
       expect(result.status).toBe(0);
-      expect(JSON.parse(result.out)).toMatchObject({ ok: true, secretName: 'keyrotor/acme-prod', joinedRotation: false });
+      const printed = JSON.parse(result.out) as { token: string; fingerprint: string };
+      expect(printed).toMatchObject({ ok: true, secretName: 'keyrotor/acme-prod', joinedRotation: false });
       expect(result.out).not.toContain(TI_LIVE_NEW);
+      expect(ledger.events).toEqual([
+        expect.objectContaining({ state: 'stored-pending', token: printed.token, fingerprint: printed.fingerprint, actor: 'keyrotor submit' }),
+      ]);
+    });
+
+    it('still hands over the key when the ledger is unreachable', async () => {
+      store.rotationFunction = async () => undefined;
+      ledger.down = true;
+      expect((await run(['submit', 'keyrotor/acme-prod'], TI_LIVE_NEW)).status).toBe(0);
+    });
+
+    it('needs --correlation-id with --admin-token, and refuses an admin token for a platform that takes keys', async () => {
+      expect(await run(['submit', 'keyrotor/acme-prod', '--admin-token'], 'tok')).toMatchObject({ status: 2, err: expect.stringContaining('--admin-token needs --correlation-id') });
+      const result = await run(['submit', 'keyrotor/acme-prod', '--admin-token', '--correlation-id', 'c-1'], 'Bearer eyJhbGciOi.admin.token');
+      expect(result.status).toBe(1);
+      expect(result.err).toContain('are not created with an admin token');
+      expect(result.err).not.toContain('eyJhbGciOi.admin.token');
+    });
+  });
+
+  describe('Command: history', () => {
+    it('prints the ledger of a secret as a table, and as JSON with --json', async () => {
+      // Prepare
+      const arn = (await store.describe('keyrotor/acme-prod')).arn;
+      await ledger.record({ secretArn: arn, token: 'tok-1', state: 'stored-pending', at: '2026-11-23T10:00:00.000Z', actor: 'keyrotor submit', fingerprint: '…0002#abcd1234' });
+      await ledger.record({ secretArn: arn, token: 'tok-1', state: 'promoted', at: '2026-11-23T10:00:05.000Z', actor: 'rotation-lambda', fingerprint: '…0002#abcd1234' });
+      // Act
+      const table = await run(['history', 'keyrotor/acme-prod']);
+      const json = await run(['history', 'keyrotor/acme-prod', '--json']);
+      // Assess
+      expect(table.status).toBe(0);
+      expect(table.out.split('\n')[1]).toMatch(/^time\s+state\s+fingerprint\s+provider key\s+actor\s+rotation\s+detail$/);
+      expect(table.out).toMatch(/2026-11-23T10:00:00.000Z\s+stored-pending\s+…0002#abcd1234\s+keyrotor submit\s+tok-1/);
+      expect(JSON.parse(json.out)).toMatchObject({ secret: 'keyrotor/acme-prod', events: [{ state: 'stored-pending' }, { state: 'promoted' }] });
+    });
+
+    it('says so when nothing was recorded', async () => {
+      expect((await run(['history', 'keyrotor/acme-prod'])).out).toBe('keyrotor/acme-prod: no rotations recorded yet\n');
     });
   });
 });
