@@ -16,7 +16,12 @@ import { redactText } from '../core/redaction';
 export interface ProviderRequest {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly url: string;
-  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Request headers, or a function building them per attempt (1, 2, …) for signed requests
+   * whose signature carries a single-use nonce: each attempt is then signed afresh, so a retry
+   * is not refused as a replay.
+   */
+  readonly headers?: Readonly<Record<string, string>> | ((attempt: number) => Readonly<Record<string, string>>);
   readonly body?: string;
   /** Values that must not appear in any error text (the credential used for this call). */
   readonly secrets?: readonly string[];
@@ -157,7 +162,7 @@ export class ProviderHttpClient {
     const idempotent = request.idempotent ?? !['POST', 'PATCH'].includes(request.method);
     let last: Attempt | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-      const outcome = await this.#attempt(request, idempotent);
+      const outcome = await this.#attempt(request, idempotent, attempt);
       if (!(outcome instanceof Attempt)) return outcome;
       last = outcome;
       if (!outcome.retryable || attempt === maxAttempts) break;
@@ -167,7 +172,7 @@ export class ProviderHttpClient {
     throw (last as Attempt).error;
   }
 
-  async #attempt(request: ProviderRequest, idempotent: boolean): Promise<ProviderResponse | Attempt> {
+  async #attempt(request: ProviderRequest, idempotent: boolean, attempt: number): Promise<ProviderResponse | Attempt> {
     const { provider, timeoutMs, maxRetryAfterMs, maxBodyBytes, now } = this.#options;
     const secrets = request.secrets ?? [];
     const where = `${request.method} ${safeUrl(request.url)}`;
@@ -183,7 +188,7 @@ export class ProviderHttpClient {
       const doFetch = this.#options.fetch ?? globalThis.fetch;
       response = await doFetch(request.url, {
         method: request.method,
-        headers: { accept: 'application/json', ...request.headers },
+        headers: { accept: 'application/json', ...(typeof request.headers === 'function' ? request.headers(attempt) : request.headers) },
         body: request.body,
         signal: AbortSignal.timeout(timeoutMs),
         redirect: 'error',

@@ -2,6 +2,8 @@ import type { ProviderId } from '../core/contracts';
 import { KeyrotorError } from '../core/errors';
 import type { Provider } from '../ports/provider';
 import type { ProviderHttpClientOptions } from './http';
+import { BossInsightsProvider } from './boss-insights';
+import { ImburseProvider } from './imburse';
 import { ThoughtIndustriesProvider } from './thought-industries';
 
 /** Looks providers up by id. Adding a platform means adding it here, not touching the engine. */
@@ -21,6 +23,8 @@ type Factory = (http: Omit<ProviderHttpClientOptions, 'provider'>) => Provider;
 
 const FACTORIES: Partial<Record<ProviderId, Factory>> = {
   'thought-industries': (http) => new ThoughtIndustriesProvider(http) as unknown as Provider,
+  'boss-insights': (http) => new BossInsightsProvider(http) as unknown as Provider,
+  imburse: (http) => new ImburseProvider(http) as unknown as Provider,
 };
 
 /** Provider ids this release implements. */

@@ -113,6 +113,15 @@ describe('Class: ProviderHttpClient', () => {
   });
 
   describe('Method: request', () => {
+    describe('headers built per attempt', () => {
+      it('builds the headers afresh for each attempt, so a signed retry carries a new nonce', async () => {
+        const stub = stubFetch(reply(503, {}), reply(200, {}));
+        const { http } = client(stub);
+        await http.request({ method: 'POST', url: URL_GET, idempotent: true, headers: (attempt) => ({ authorization: `Hmac pk:nonce-${attempt}:1:sig` }) });
+        expect(stub.calls.map((c) => new Headers(c.init.headers).get('authorization'))).toEqual(['Hmac pk:nonce-1:1:sig', 'Hmac pk:nonce-2:1:sig']);
+      });
+    });
+
     describe('a 2xx answer', () => {
       it('returns the status, headers, body text and parsed JSON', async () => {
         // Prepare
