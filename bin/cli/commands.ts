@@ -320,7 +320,7 @@ async function credentialFromStdin(values: Record<string, unknown>, io: CliIo, d
 
   const provider = deps.providers.get(providerId as ProviderId);
   const input = await readSecretInput(io, `${provider.displayName} credential (input hidden): `);
-  const credential = provider.parseSubmission(input);
+  const credential = provider.parseSubmission(input, { verifyOnly: true });
   const parsed = secretValueSchema.safeParse({ ...credential, provider: providerId, environment, baseUrl: normaliseBaseUrl(baseUrl as string) });
   if (!parsed.success) throw new ValidationError('credential', describeIssues(parsed.error.issues));
   registerSecret(...credentialStrings(parsed.data));

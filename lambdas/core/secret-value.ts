@@ -27,7 +27,8 @@ const common = {
 export const secretValueSchema = z.discriminatedUnion('provider', [
   z.looseObject({ provider: z.literal('thought-industries'), ...common, apiKey: nonEmpty }),
   z.looseObject({ provider: z.literal('thinkific'), ...common, apiKey: nonEmpty }),
-  z.looseObject({ provider: z.literal('thrive'), ...common, tenantId: nonEmpty, apiKey: nonEmpty }),
+  // tenantsUrl: where Thrive's GraphQL tenants endpoint is, when not the environment's default (local sandboxes).
+  z.looseObject({ provider: z.literal('thrive'), ...common, tenantId: nonEmpty, apiKey: nonEmpty, tenantsUrl: baseUrl.optional() }),
   z.looseObject({ provider: z.literal('boss-insights'), ...common, apiKey: nonEmpty, accountKey: nonEmpty }),
   z.looseObject({ provider: z.literal('imburse'), ...common, tenantId: nonEmpty, publicKey: nonEmpty, privateKey: nonEmpty }),
 ]);

@@ -73,6 +73,8 @@ export interface RevokeRequest<V> {
 export interface SubmissionExtras {
   /** The expiry date chosen in the platform's admin panel, ISO 8601. */
   readonly expiresAt?: string;
+  /** The credential is only being checked (`keyrotor verify`), not handed over: facts a hand-over needs are optional. */
+  readonly verifyOnly?: boolean;
 }
 
 /** What {@link Provider.issueKeyWithAdminToken} is given: a short-lived admin token a person copied from the platform. */

@@ -4,6 +4,8 @@ import type { Provider } from '../ports/provider';
 import type { ProviderHttpClientOptions } from './http';
 import { BossInsightsProvider } from './boss-insights';
 import { ImburseProvider } from './imburse';
+import { ThinkificProvider } from './thinkific';
+import { ThriveProvider } from './thrive';
 import { ThoughtIndustriesProvider } from './thought-industries';
 
 /** Looks providers up by id. Adding a platform means adding it here, not touching the engine. */
@@ -25,6 +27,8 @@ const FACTORIES: Partial<Record<ProviderId, Factory>> = {
   'thought-industries': (http) => new ThoughtIndustriesProvider(http) as unknown as Provider,
   'boss-insights': (http) => new BossInsightsProvider(http) as unknown as Provider,
   imburse: (http) => new ImburseProvider(http) as unknown as Provider,
+  thinkific: (http) => new ThinkificProvider(http) as unknown as Provider,
+  thrive: (http) => new ThriveProvider(http) as unknown as Provider,
 };
 
 /** Provider ids this release implements. */

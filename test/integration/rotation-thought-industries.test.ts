@@ -51,11 +51,12 @@ describeWithMoto('Integration: Thought Industries rotation (moto_server + platfo
     ledger = new DynamoDbLedger('keyrotor-ledger', dynamo);
     logLines = captureProcessOutput();
     const logger = createLogger('keyrotor-rotate');
+    service = new MotoRotationService(client);
     const handler = createRotateHandler(
-      { store: new MotoRotationService(client, async () => undefined), providers: providers(), logger: loggerPort(logger), propagation: { attempts: 3, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date(), ...rotationFakes(), ledger },
+      { store: service, providers: providers(), logger: loggerPort(logger), propagation: { attempts: 3, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date(), ...rotationFakes(), ledger },
       logger,
     );
-    service = new MotoRotationService(client, handler as unknown as RotationHandler);
+    service.handler = handler as unknown as RotationHandler;
     oldKey = makeThoughtIndustriesKey('production');
     sandbox.addKey(oldKey);
     secretArn = await createManagedSecret(
@@ -104,6 +105,23 @@ describeWithMoto('Integration: Thought Industries rotation (moto_server + platfo
     expect(history.status).toBe(0);
     expect(history.out).toContain('promoted');
     expect(history.out).not.toContain(newKey);
+  });
+
+  it('joins a scheduled rotation that is waiting for a person', async () => {
+    // Prepare: the schedule fired and createSecret asked for a person
+    const scheduled = await service.scheduledRotation(secretArn);
+    expect(scheduled.ok).toBe(false);
+    expect((service.failures[0] as Error).name).toBe('ManualActionRequiredError');
+    expect((service.failures[0] as Error).message).toContain(`npx keyrotor submit ${(await client.send(new DescribeSecretCommand({ SecretId: secretArn }))).Name}`);
+    const newKey = makeThoughtIndustriesKey('production');
+    sandbox.addKey(newKey);
+    // Act
+    const result = await submit(newKey);
+    // Assess: the key went into that rotation's own pending version
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ token: scheduled.token, joinedRotation: true });
+    expect((await current()).apiKey).toBe(newKey);
+    expect((await ledger.history(secretArn)).map((e) => e.state)).toEqual(['manual-action-required', 'stored-pending', 'tested', 'promoted']);
   });
 
   it('refuses a revoked key at submit and at testSecret: AWSCURRENT is unchanged', async () => {

@@ -1,6 +1,8 @@
 import type { Context } from 'aws-lambda';
 import { RotateSecretCommand, type SecretsManagerClient, CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { randomUUID } from 'node:crypto';
 import { SecretsManagerStore } from '../../../lambdas/adapters/secrets-manager-store';
+import type { SecretMetadata } from '../../../lambdas/ports/secret-store';
 
 export type RotationHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -20,23 +22,50 @@ export const LAMBDA_CONTEXT = {
 } as unknown as Context;
 
 /**
- * The real SecretsManagerStore against moto_server, except for RotateSecret. moto cannot stand
- * in for the service there: with a Lambda ARN it tries to run the function in Docker; without
- * one it stages the new version AWSCURRENT at once (even an empty one); and for an existing
- * version id it replaces that version with an empty one, where AWS treats the token as a retry
- * of the rotation. So this does what the service does for keyrotor's submit path (the token is
- * a version that already holds the pending key): invoke the handler's four steps in-process.
- * Scheduled rotations (an empty AWSPENDING version) are covered against the in-memory fake,
- * which follows AWS's documented semantics.
+ * The real SecretsManagerStore against moto_server, playing the rotation service where moto
+ * cannot. moto's RotateSecret cannot stand in for the service: with a Lambda ARN it tries to
+ * run the function in Docker; without one it stages the new version AWSCURRENT at once (even
+ * an empty one); and for an existing version id it replaces that version with an empty one,
+ * where AWS treats the token as a retry of the rotation. So:
+ * - `startRotation` (RotateSecret for keyrotor submit, whose token already holds the pending
+ *   key) invokes the handler's four steps in-process, as the service does;
+ * - `scheduledRotation` opens the rotation the way the service does, with a new token staged
+ *   AWSPENDING and no value yet. moto cannot hold such a version, so that one version is kept
+ *   in this overlay: describe() shows it (and the label leaves any other version), getValue()
+ *   finds no value for it, and putPendingValue() writes it to moto for real. Every other call
+ *   goes to moto unchanged.
  */
 export class MotoRotationService extends SecretsManagerStore {
   public readonly failures: unknown[] = [];
+  /** The rotation handler the service invokes (set after construction: the handler's own store is this object). */
+  public handler: RotationHandler | undefined;
+  readonly #openVersions = new Map<string, string>();
 
-  public constructor(
-    client: SecretsManagerClient,
-    private readonly handler: RotationHandler,
-  ) {
+  public constructor(client: SecretsManagerClient) {
     super(client);
+  }
+
+  public override async describe(secretId: string): Promise<SecretMetadata> {
+    const metadata = await super.describe(secretId);
+    const open = this.#openVersions.get(metadata.arn);
+    if (open === undefined || metadata.versionIdsToStages[open] !== undefined) return metadata;
+    const versions = Object.fromEntries(
+      Object.entries(metadata.versionIdsToStages).map(([id, stages]) => [id, stages.filter((s) => s !== 'AWSPENDING')]),
+    );
+    return { ...metadata, versionIdsToStages: { ...versions, [open]: ['AWSPENDING'] } };
+  }
+
+  public override async getValue(secretId: string, selector: { versionId?: string; stage?: string }): Promise<string | undefined> {
+    const arn = (await super.describe(secretId)).arn;
+    const open = this.#openVersions.get(arn);
+    if (open !== undefined && (selector.versionId === open || (selector.versionId === undefined && selector.stage === 'AWSPENDING'))) return undefined;
+    return super.getValue(secretId, selector);
+  }
+
+  public override async putPendingValue(secretId: string, versionId: string, value: string): Promise<void> {
+    await super.putPendingValue(secretId, versionId, value);
+    const arn = (await super.describe(secretId)).arn;
+    if (this.#openVersions.get(arn) === versionId) this.#openVersions.delete(arn);
   }
 
   public override async startRotation(secretId: string, token: string): Promise<void> {
@@ -47,17 +76,31 @@ export class MotoRotationService extends SecretsManagerStore {
     await this.runSteps(secretId, token);
   }
 
+  /** What the service does when a schedule fires: a new token staged AWSPENDING with no value, then the four steps. */
+  public async scheduledRotation(secretId: string, token: string = randomUUID()): Promise<{ token: string; ok: boolean }> {
+    this.openPendingVersion((await super.describe(secretId)).arn, token);
+    return { token, ok: await this.runSteps(secretId, token) };
+  }
+
+  /** Opens a rotation without running it (the steps are then driven one by one). */
+  public openPendingVersion(arn: string, token: string): void {
+    this.#openVersions.set(arn, token);
+  }
+
   /** The four steps, as the service invokes them; a failure is recorded, as the service records RotationFailed. */
   public async runSteps(secretId: string, token: string): Promise<boolean> {
     try {
-      for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
-        await this.handler({ SecretId: secretId, ClientRequestToken: token, Step }, LAMBDA_CONTEXT);
-      }
+      for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) await this.runStep(secretId, token, Step);
       return true;
     } catch (error) {
       this.failures.push(error);
       return false;
     }
+  }
+
+  public async runStep(secretId: string, token: string, Step: string): Promise<unknown> {
+    if (!this.handler) throw new Error('MotoRotationService: set handler first');
+    return this.handler({ SecretId: secretId, ClientRequestToken: token, Step }, LAMBDA_CONTEXT);
   }
 }
 
