@@ -152,10 +152,13 @@ function recordItem(record: RotationRecord): Record<string, AttributeValue> {
   };
 }
 
+let eventSequence = 0;
+
 function eventItem(event: LedgerEvent): Record<string, AttributeValue> {
   return {
     pk: { S: event.secretArn },
-    sk: { S: `event#${event.at}#${randomUUID()}` },
+    // Events of one instant keep the order this process wrote them in; the random tail keeps writers apart.
+    sk: { S: `event#${event.at}#${String((eventSequence += 1)).padStart(12, '0')}#${randomUUID().slice(0, 8)}` },
     token: { S: event.token },
     state: { S: event.state },
     at: { S: event.at },
