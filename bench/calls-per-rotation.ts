@@ -5,6 +5,8 @@
  */
 import { runRotationStep } from '../lambdas/core/rotation';
 import { submitKey } from '../lambdas/core/submit';
+import { revokeOldKey } from '../lambdas/core/revocation';
+import { FakeApiPlatform } from '../test/support/fakes/fake-api-provider';
 import { createProviderRegistry } from '../lambdas/providers/registry';
 import { SILENT_LOGGER } from '../lambdas/ports/logger';
 import { InMemorySecretStore } from '../test/support/fakes/in-memory-secret-store';
@@ -27,6 +29,26 @@ async function keyrotorRotation() {
   if (store.rotationFailures.length > 0) throw new Error('rotation failed');
   const rotateAt = store.calls.findIndex((c) => c.op === 'RotateSecret');
   return { cli: store.calls.slice(0, rotateAt + 1).map((c) => c.op), lambda: store.calls.slice(rotateAt + 1).map((c) => c.op), platform: platform.calls.length };
+}
+
+/** A fully automatic rotation (API-issued keys, fake platform) including the deferred revocation. */
+async function automaticRotation() {
+  const store = new InMemorySecretStore();
+  const platform = new FakeApiPlatform();
+  const fakes = rotationFakes();
+  const deps = { store, providers: platform.registry(), logger: SILENT_LOGGER, propagation: NO_WAIT, now: () => new Date(), ...fakes };
+  store.rotationFunction = (event) => runRotationStep(event, deps);
+  const key = platform.addKey();
+  const arn = store.create('keyrotor/bench-auto', {
+    value: JSON.stringify({ provider: 'imburse', environment: 'sandbox', baseUrl: 'https://sandbox-api.imburse.net', tenantId: 't', ...key }),
+    tags: {},
+  });
+  await store.scheduledRotation(arn);
+  if (store.rotationFailures.length > 0) throw new Error('rotation failed');
+  const lambda = store.calls.map((c) => c.op);
+  const revokerFrom = store.calls.length;
+  for (const request of fakes.revocations.due(new Date(Date.now() + 48 * 3_600_000))) await revokeOldKey(request, deps);
+  return { lambda, revoker: store.calls.slice(revokerFrom).map((c) => c.op), platform: [...platform.calls], ledger: fakes.ledger.events.length };
 }
 
 /** The call pattern of aws-samples' rotation template (lambda_function.py), replayed against the same fake. */
@@ -62,6 +84,12 @@ async function main() {
   console.log(`  platform calls           : ${ours.platform} (1 at submit, 1 in testSecret)`);
   console.log(`  AWS rotation template    : ${template.length} Secrets Manager calls (${tally(template)})`);
   console.log(`  ratio Lambda/template    : ${(lambdaTotal / template.length).toFixed(2)}`);
+  const auto = await automaticRotation();
+  console.log('Calls per rotation (one API-issued key: Imburse-shaped fake platform, no person)');
+  console.log(`  rotation Lambda          : ${auto.lambda.length} Secrets Manager calls (${tally(auto.lambda)})`);
+  console.log(`  revoker (after grace)    : ${auto.revoker.length} Secrets Manager calls (${tally(auto.revoker)})`);
+  console.log(`  platform calls           : ${auto.platform.length} (${tally(auto.platform)})`);
+  console.log(`  ledger writes            : ${auto.ledger}`);
 }
 
 void main();
