@@ -1,5 +1,6 @@
 /**
- * Deploy-time configuration of keyrotor: which credentials it manages and who hears about problems.
+ * Deploy-time configuration of keyrotor: which credentials it manages, who hears about problems,
+ * and how long a replaced key stays alive.
  *
  * The file is JSON (see `keyrotor.config.json`). {@link parseConfig} reports every problem at
  * once, each naming the field path (`credentials[1].baseUrl: must use https:// …`), so a person
@@ -8,12 +9,15 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { baseUrlProblem, normaliseBaseUrl } from '../lambdas/core/base-url';
-import { ENVIRONMENTS, PROVIDER_IDS, type Environment } from '../lambdas/core/contracts';
+import { ENVIRONMENTS, PROVIDER_IDS, type Environment, type ProviderId } from '../lambdas/core/contracts';
 import { ConfigError } from '../lambdas/core/errors';
 
-/** Providers this release can rotate end to end. The others are known but not wired up yet. */
-export const SUPPORTED_PROVIDER_IDS = ['thought-industries'] as const;
-export type SupportedProviderId = (typeof SUPPORTED_PROVIDER_IDS)[number];
+/**
+ * Providers this release can rotate end to end: every provider keyrotor knows. A provider id is
+ * added to PROVIDER_IDS together with its implementation.
+ */
+export const SUPPORTED_PROVIDER_IDS: readonly ProviderId[] = PROVIDER_IDS;
+export type SupportedProviderId = ProviderId;
 
 /** A credential id becomes the secret name `keyrotor/<id>`, so it is kept DNS-label-like. */
 export const CREDENTIAL_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -24,6 +28,19 @@ export const MAX_ROTATION_INTERVAL_DAYS = 1000;
 
 /** The policy for Thought Industries keys, and the default for every credential. */
 export const DEFAULT_ROTATION_INTERVAL_DAYS = 90;
+
+/**
+ * How long a replaced key stays alive after a rotation before it is revoked, in whole hours.
+ * The upper bound (90 days) is what the rotation Lambda's environment accepts.
+ */
+export const MIN_GRACE_PERIOD_HOURS = 1;
+export const MAX_GRACE_PERIOD_HOURS = 2160;
+export const DEFAULT_GRACE_PERIOD_HOURS = 24;
+
+/** The runtime reader's cache TTL, in whole seconds (at most one day). */
+export const MIN_READER_CACHE_TTL_SECONDS = 1;
+export const MAX_READER_CACHE_TTL_SECONDS = 86_400;
+export const DEFAULT_READER_CACHE_TTL_SECONDS = 300;
 
 /** Secrets Manager tag values: at most 256 characters from this set. The base URL is stored in a tag. */
 const TAG_VALUE_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
@@ -59,26 +76,41 @@ export interface KeyrotorConfig {
   };
   readonly defaults: {
     readonly rotationIntervalDays: number;
+    /** Hours a replaced key stays alive before it is revoked (1–2160); longer than the reader cache TTL. */
+    readonly gracePeriodHours: number;
+  };
+  readonly reader: {
+    /** Seconds the runtime reader caches a secret value (1–86400). */
+    readonly cacheTtlSeconds: number;
   };
   readonly credentials: readonly CredentialConfig[];
 }
 
 const ROTATION_INTERVAL_MESSAGE = `must be a whole number of days from ${MIN_ROTATION_INTERVAL_DAYS} to ${MAX_ROTATION_INTERVAL_DAYS} (the Secrets Manager limit)`;
 
-const rotationIntervalDaysSchema = z
-  .number()
-  .int({ error: ROTATION_INTERVAL_MESSAGE })
-  .min(MIN_ROTATION_INTERVAL_DAYS, { error: ROTATION_INTERVAL_MESSAGE })
-  .max(MAX_ROTATION_INTERVAL_DAYS, { error: ROTATION_INTERVAL_MESSAGE });
+/** A whole number from `min` to `max`, with one message for every way of missing it. */
+function wholeNumberSchema(min: number, max: number, message: string) {
+  return z.number().int({ error: message }).min(min, { error: message }).max(max, { error: message });
+}
+
+const rotationIntervalDaysSchema = wholeNumberSchema(MIN_ROTATION_INTERVAL_DAYS, MAX_ROTATION_INTERVAL_DAYS, ROTATION_INTERVAL_MESSAGE);
+
+const gracePeriodHoursSchema = wholeNumberSchema(
+  MIN_GRACE_PERIOD_HOURS,
+  MAX_GRACE_PERIOD_HOURS,
+  `must be a whole number of hours from ${MIN_GRACE_PERIOD_HOURS} to ${MAX_GRACE_PERIOD_HOURS} (90 days)`,
+);
+
+const cacheTtlSecondsSchema = wholeNumberSchema(
+  MIN_READER_CACHE_TTL_SECONDS,
+  MAX_READER_CACHE_TTL_SECONDS,
+  `must be a whole number of seconds from ${MIN_READER_CACHE_TTL_SECONDS} to ${MAX_READER_CACHE_TTL_SECONDS} (one day)`,
+);
 
 /** Why `provider` is not usable in this release, or `undefined` when it is. */
 function providerProblem(value: string): string | undefined {
   if ((SUPPORTED_PROVIDER_IDS as readonly string[]).includes(value)) return undefined;
-  const supported = SUPPORTED_PROVIDER_IDS.map((id) => `"${id}"`).join(', ');
-  if ((PROVIDER_IDS as readonly string[]).includes(value)) {
-    return `provider ${JSON.stringify(value)} is not supported yet; this release rotates only ${supported}`;
-  }
-  return `unknown provider ${JSON.stringify(value)}; known providers are ${PROVIDER_IDS.map((id) => `"${id}"`).join(', ')} (this release rotates only ${supported})`;
+  return `unknown provider ${JSON.stringify(value)}; must be one of ${SUPPORTED_PROVIDER_IDS.map((id) => `"${id}"`).join(', ')}`;
 }
 
 /** Why `value` cannot be a managed base URL, or `undefined` when it can. */
@@ -124,6 +156,12 @@ const configSchema = z.strictObject({
   defaults: z
     .strictObject({
       rotationIntervalDays: rotationIntervalDaysSchema.optional(),
+      gracePeriodHours: gracePeriodHoursSchema.optional(),
+    })
+    .optional(),
+  reader: z
+    .strictObject({
+      cacheTtlSeconds: cacheTtlSecondsSchema.optional(),
     })
     .optional(),
   credentials: z.array(credentialSchema).min(1, { error: 'must list at least one credential' }),
@@ -211,11 +249,45 @@ function duplicateProblems(input: unknown): string[] {
   return problems;
 }
 
+/**
+ * A field of an optional section, as the cross-field rules see it: the default when the section
+ * or the field is left out, the value when `valid`, and `undefined` (no opinion: the schema
+ * reports it) otherwise.
+ */
+function fieldOrDefault(section: unknown, field: string, fallback: number, valid: z.ZodType<number>): number | undefined {
+  if (section === undefined) return fallback;
+  if (!isRecord(section)) return undefined;
+  if (section[field] === undefined) return fallback;
+  const result = valid.safeParse(section[field]);
+  return result.success ? result.data : undefined;
+}
+
+/**
+ * An old key is revoked when its grace period ends, so a reader must have dropped it from its
+ * cache by then. Like {@link duplicateProblems} this runs beside the schema, on the raw input,
+ * and judges only values the schema accepts (or their defaults).
+ */
+function gracePeriodProblems(input: unknown): string[] {
+  if (!isRecord(input)) return [];
+  const hours = fieldOrDefault(input.defaults, 'gracePeriodHours', DEFAULT_GRACE_PERIOD_HOURS, gracePeriodHoursSchema);
+  const ttl = fieldOrDefault(input.reader, 'cacheTtlSeconds', DEFAULT_READER_CACHE_TTL_SECONDS, cacheTtlSecondsSchema);
+  if (hours === undefined || ttl === undefined || hours * 3600 > ttl) return [];
+  const defaulted = !isRecord(input.defaults) || input.defaults.gracePeriodHours === undefined;
+  const grace = `${hours} ${hours === 1 ? 'hour' : 'hours'} (${hours * 3600} s${defaulted ? ', the default' : ''})`;
+  return [
+    `defaults.gracePeriodHours: ${grace} must be longer than reader.cacheTtlSeconds (${ttl} s), or a reader may still use an old key from its cache after it is revoked; raise defaults.gracePeriodHours or lower reader.cacheTtlSeconds`,
+  ];
+}
+
 function resolveDefaults(parsed: ParsedConfig): KeyrotorConfig {
   const rotationIntervalDays = parsed.defaults?.rotationIntervalDays ?? DEFAULT_ROTATION_INTERVAL_DAYS;
   return {
     alerts: { emails: parsed.alerts?.emails ?? [] },
-    defaults: { rotationIntervalDays },
+    defaults: {
+      rotationIntervalDays,
+      gracePeriodHours: parsed.defaults?.gracePeriodHours ?? DEFAULT_GRACE_PERIOD_HOURS,
+    },
+    reader: { cacheTtlSeconds: parsed.reader?.cacheTtlSeconds ?? DEFAULT_READER_CACHE_TTL_SECONDS },
     credentials: parsed.credentials.map((credential) => ({
       id: credential.id,
       provider: credential.provider as SupportedProviderId,
@@ -237,7 +309,11 @@ function resolveDefaults(parsed: ParsedConfig): KeyrotorConfig {
  */
 export function parseConfig(input: unknown, source = 'keyrotor config'): KeyrotorConfig {
   const result = configSchema.safeParse(input, { error: genericMessages });
-  const issues = [...(result.success ? [] : formatIssues(result.error.issues)), ...duplicateProblems(input)];
+  const issues = [
+    ...(result.success ? [] : formatIssues(result.error.issues)),
+    ...duplicateProblems(input),
+    ...gracePeriodProblems(input),
+  ];
   if (issues.length > 0 || !result.success) throw new ConfigError(issues, source);
   return resolveDefaults(result.data);
 }

@@ -1,15 +1,15 @@
 import * as path from 'node:path';
-import { Duration, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Validations, type Duration } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
+import { DEFAULT_GRACE_PERIOD_HOURS, MAX_GRACE_PERIOD_HOURS, MIN_GRACE_PERIOD_HOURS } from './config';
+import type { DeferredRevocation } from './deferred-revocation';
+import { KeyrotorFunction, type KeyrotorLogLevel } from './keyrotor-function';
+import type { LedgerTable } from './ledger-table';
+import { wildcardResourceFindingId } from './wildcard-resource-finding';
 
 /** Where the rotation handler lives (see DESIGN §7: `lambdas/handlers/<name>.ts` exports `handler`). */
 export const ROTATION_HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'handlers', 'rotate.ts');
@@ -23,12 +23,25 @@ export const ROTATION_SECRET_ACTIONS = [
 ] as const;
 
 /** Log levels Powertools Logger understands. */
-export type RotationLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type RotationLogLevel = KeyrotorLogLevel;
 
 /** Properties of {@link RotationFunction}. */
 export interface RotationFunctionProps {
   /** The key the rotated secrets are encrypted with. */
   readonly encryptionKey: kms.IKey;
+
+  /** The ledger each rotation records its intent and state changes in. */
+  readonly ledger: LedgerTable;
+
+  /** Where finishSecret schedules the revocation of the replaced key. */
+  readonly revocation: DeferredRevocation;
+
+  /**
+   * How long a replaced key stays alive after a rotation before it is revoked (whole hours,
+   * 1–2160). Must be longer than any reader's cache TTL.
+   * @default DEFAULT_GRACE_PERIOD_HOURS (24)
+   */
+  readonly gracePeriodHours?: number;
 
   /**
    * The handler file. It must export `handler`.
@@ -70,92 +83,56 @@ export interface RotationFunctionProps {
 /**
  * The Lambda function Secrets Manager calls for the four rotation steps of every managed secret.
  *
- * It runs under its own role with no AWS managed policies: it can write its own log group,
- * use the encryption key only through Secrets Manager, and read and stage versions of exactly
- * the secrets passed to {@link RotationFunction.grantRotation}. Secrets Manager invokes it
- * synchronously and reports failures itself, so it has no dead-letter queue; an alarm on its
- * `Errors` metric tells people instead.
+ * A {@link KeyrotorFunction} (runtime, bundling, logs, own role, errors alarm) whose role may
+ * additionally: read and stage versions of exactly the secrets passed to
+ * {@link RotationFunction.grantRotation}; read and write ledger records; create revocation
+ * schedules (`revoke-*` in keyrotor's schedule group) and pass the scheduler role to
+ * EventBridge Scheduler only; and use the encryption key only through Secrets Manager and
+ * DynamoDB. Secrets Manager invokes it synchronously and reports failures itself, so it has no
+ * dead-letter queue; the alarm on its `Errors` metric tells people instead.
  *
  * @example
- * const rotation = new RotationFunction(this, 'RotationFunction', { encryptionKey: key, alarmTopic: topic });
+ * const rotation = new RotationFunction(this, 'RotationFunction', { encryptionKey: key, ledger, revocation, alarmTopic: topic });
  * rotation.grantRotation(secret);
  */
-export class RotationFunction extends Construct {
-  /** The function; Secrets Manager invokes it with `{ SecretId, ClientRequestToken, Step }`. */
-  public readonly function: nodejs.NodejsFunction;
-  /** The execution role. */
-  public readonly role: iam.Role;
-  /** The function's log group. */
-  public readonly logGroup: logs.LogGroup;
-  /** Goes off when any invocation fails. */
-  public readonly errorsAlarm: cloudwatch.Alarm;
-
-  private secretsStatement: iam.PolicyStatement | undefined;
-
+export class RotationFunction extends KeyrotorFunction {
   public constructor(scope: Construct, id: string, props: RotationFunctionProps) {
-    super(scope, id);
-
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-    });
-
-    // An explicit role instead of the default one, which would attach the AWS managed
-    // AWSLambdaBasicExecutionRole policy (logs on every log group in the account).
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'keyrotor rotation function: rotates the managed API-key secrets',
-    });
-    this.logGroup.grantWrite(this.role);
-
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'UseKeyOnlyThroughSecretsManager',
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: [props.encryptionKey.keyArn],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` },
-        },
-      }),
-    );
-
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      description: 'keyrotor: Secrets Manager rotation steps for platform API keys',
+    const { ledger, revocation } = props;
+    super(scope, id, {
       entry: props.entry ?? ROTATION_HANDLER_ENTRY,
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 256,
-      timeout: props.timeout ?? Duration.minutes(2),
-      role: this.role,
-      logGroup: this.logGroup,
-      environment: {
-        POWERTOOLS_SERVICE_NAME: 'keyrotor-rotate',
-        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        // esbuild is a local dev dependency: never fall back to a Docker build.
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        externalModules: ['@aws-sdk/*'],
-        logLevel: nodejs.LogLevel.WARNING,
-      },
-    });
-
-    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+      serviceName: 'keyrotor-rotate',
+      description: 'keyrotor: Secrets Manager rotation steps for platform API keys',
+      roleDescription: 'keyrotor rotation function: rotates the managed API-key secrets',
       alarmDescription:
         'keyrotor: a Secrets Manager rotation step failed. Check the rotation function logs and the secret\'s rotation status (a dangling AWSPENDING blocks the next rotation).',
-      metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      // Names and ARNs the handler validates at cold start (lambdas/handlers/config.ts).
+      environment: {
+        KEYROTOR_LEDGER_TABLE: ledger.table.tableName,
+        KEYROTOR_REVOKER_ARN: revocation.revoker.function.functionArn,
+        KEYROTOR_SCHEDULER_ROLE_ARN: revocation.schedulerRole.roleArn,
+        KEYROTOR_SCHEDULE_GROUP: revocation.scheduleGroupName,
+        KEYROTOR_REVOCATION_DLQ_ARN: revocation.deadLetterQueue.queueArn,
+        KEYROTOR_GRACE_PERIOD_HOURS: String(checkedGracePeriodHours(props.gracePeriodHours)),
+      },
+      ...(props.timeout === undefined ? {} : { timeout: props.timeout }),
+      ...(props.memorySize === undefined ? {} : { memorySize: props.memorySize }),
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.logLevel === undefined ? {} : { logLevel: props.logLevel }),
+      ...(props.alarmTopic === undefined ? {} : { alarmTopic: props.alarmTopic }),
     });
-    if (props.alarmTopic) {
-      this.errorsAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
-    }
+
+    this.allowKeyThrough(props.encryptionKey, 'secretsmanager', ['kms:Decrypt', 'kms:GenerateDataKey']);
+    ledger.grantRecordKeeping(this.role);
+    revocation.grantScheduling(this.role);
+    // The environment names the group by a literal; the group must exist before a rotation runs.
+    this.function.node.addDependency(revocation.scheduleGroup);
+
+    Validations.of(this.role.node.findChild('DefaultPolicy')).acknowledge({
+      id: wildcardResourceFindingId(this, revocation.revocationScheduleArns),
+      reason:
+        'Each revocation schedule is named revoke-<ClientRequestToken> after the rotation that creates it, which is unknown until that rotation runs. ' +
+        'The wildcard allows only scheduler:CreateSchedule, only for revoke-* schedules in keyrotor\'s own schedule group, and such a schedule can only invoke the revoker through the scheduler role.',
+    });
   }
 
   /**
@@ -164,18 +141,14 @@ export class RotationFunction extends Construct {
    * by whoever schedules the rotation.
    */
   public grantRotation(secret: secretsmanager.ISecret): void {
-    // A full ARN names exactly one secret. A partial one (a secret imported by name) gets the
-    // six-character suffix Secrets Manager appends to every name, and nothing wider.
-    const arn = secret.secretFullArn ?? `${secret.secretArn}-??????`;
-    if (this.secretsStatement) {
-      this.secretsStatement.addResources(arn);
-      return;
-    }
-    this.secretsStatement = new iam.PolicyStatement({
-      sid: 'RotateManagedSecrets',
-      actions: [...ROTATION_SECRET_ACTIONS],
-      resources: [arn],
-    });
-    this.role.addToPolicy(this.secretsStatement);
+    this.allowOnSecret(secret, 'RotateManagedSecrets', ROTATION_SECRET_ACTIONS);
   }
+}
+
+/** The grace period in whole hours, or an error naming the allowed range. */
+function checkedGracePeriodHours(hours: number = DEFAULT_GRACE_PERIOD_HOURS): number {
+  if (!Number.isInteger(hours) || hours < MIN_GRACE_PERIOD_HOURS || hours > MAX_GRACE_PERIOD_HOURS) {
+    throw new Error(`gracePeriodHours must be a whole number of hours from ${MIN_GRACE_PERIOD_HOURS} to ${MAX_GRACE_PERIOD_HOURS}, not ${hours}`);
+  }
+  return hours;
 }

@@ -1,42 +1,48 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { IConstruct } from 'constructs';
 import { loadConfig } from '../../lib/config';
 import { KeyrotorStack } from '../../lib/keyrotor-stack';
-import { awsSolutionsFindings, buildKeyrotorStack, TEST_ENV, testConfig } from './test-stack';
+import { statementsOfRole, wildcardWriteGrants } from './iam-policy-statements';
+import {
+  acknowledgements,
+  awsSolutionsFindings,
+  buildKeyrotorStack,
+  logicalIdOf,
+  propertiesOf,
+  TEST_ENV,
+  testConfig,
+} from './test-stack';
 
 const EXAMPLE_CONFIG = path.join(__dirname, '..', '..', 'keyrotor.config.json');
 
-/** Every `Validations.of(x).acknowledge(...)` made anywhere under `scope`. */
-function acknowledgements(scope: IConstruct): unknown[] {
-  return scope.node
-    .findAll()
-    .flatMap((construct) => construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
-    .map((entry) => entry.data);
-}
-
 describe('Construct: KeyrotorStack', () => {
-  describe('with the fixture handler', () => {
+  describe('with the fixture handlers', () => {
     let stack: KeyrotorStack;
     let template: Template;
+    let secretArns: unknown[];
 
     beforeAll(() => {
-      stack = buildKeyrotorStack(testConfig());
+      stack = buildKeyrotorStack(testConfig({ defaults: { gracePeriodHours: 48 } }));
       template = Template.fromStack(stack);
+      secretArns = [...stack.secrets.values()].map((managed) => stack.resolve(managed.secret.secretArn));
     });
 
-    it('composes one key, one topic, one rotation function and one rotated secret per credential', () => {
+    it('composes one key, topic, ledger, revocation set-up and rotation function, and one rotated secret per credential', () => {
       // Assess
       template.resourceCountIs('AWS::KMS::Key', 1);
       template.resourceCountIs('AWS::SNS::Topic', 1);
-      template.resourceCountIs('AWS::Lambda::Function', 1);
+      template.resourceCountIs('AWS::DynamoDB::Table', 1);
+      template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+      template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+      template.resourceCountIs('AWS::SQS::Queue', 1);
+      template.resourceCountIs('AWS::Lambda::Function', 2);
       template.resourceCountIs('AWS::SecretsManager::Secret', 2);
       template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
       template.resourceCountIs('AWS::Lambda::Permission', 2);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
       template.resourceCountIs('AWS::SNS::Subscription', 2);
       expect([...stack.secrets.keys()]).toEqual(['acme-prod', 'acme-sandbox']);
     });
@@ -55,46 +61,70 @@ describe('Construct: KeyrotorStack', () => {
       });
     });
 
-    it('encrypts every secret and the topic with the one key', () => {
+    it('encrypts every secret, the topic, the ledger and the dead-letter queue with the one key', () => {
       // Assess
       const keyArn = stack.resolve(stack.encryptionKey.key.keyArn);
       for (const name of ['keyrotor/acme-prod', 'keyrotor/acme-sandbox']) {
         template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: name, KmsKeyId: keyArn });
       }
       template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: keyArn });
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        TableName: 'keyrotor-ledger',
+        SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        BillingMode: 'PAY_PER_REQUEST',
+      });
+      template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: keyArn });
     });
 
-    it('scopes the rotation function to the managed secrets\' ARNs', () => {
+    it('scopes the rotation function and the revoker to the managed secrets\' ARNs', () => {
       // Assess
-      template.hasResourceProperties('AWS::IAM::Policy', {
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({
-              Sid: 'RotateManagedSecrets',
-              Resource: [...stack.secrets.values()].map((managed) => stack.resolve(managed.secret.secretArn)),
-            }),
-          ]),
-        },
+      const rotationSecrets = statementsOfRole(template, logicalIdOf(stack.rotationFunction.role)).find((s) => s.Sid === 'RotateManagedSecrets');
+      const revokerSecrets = statementsOfRole(template, logicalIdOf(stack.revocation.revoker.role)).find((s) => s.Sid === 'ReadManagedSecrets');
+      expect(rotationSecrets?.Resource).toEqual(secretArns);
+      expect(revokerSecrets).toEqual({
+        Sid: 'ReadManagedSecrets',
+        Effect: 'Allow',
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+        Resource: secretArns,
       });
     });
 
-    it('routes the rotation error alarm to the alerts topic', () => {
+    it('wires the rotation function to the ledger, the revoker, the scheduler role, the group, the queue and the configured grace period', () => {
       // Assess
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        MetricName: 'Errors',
-        AlarmActions: [stack.resolve(stack.alerts.topic.topicArn)],
+      const { Variables } = propertiesOf(template, stack.rotationFunction.function).Environment as { Variables: Record<string, unknown> };
+      expect(Variables).toMatchObject({
+        KEYROTOR_LEDGER_TABLE: stack.resolve(stack.ledger.table.tableName),
+        KEYROTOR_REVOKER_ARN: stack.resolve(stack.revocation.revoker.function.functionArn),
+        KEYROTOR_SCHEDULER_ROLE_ARN: stack.resolve(stack.revocation.schedulerRole.roleArn),
+        KEYROTOR_SCHEDULE_GROUP: 'keyrotor',
+        KEYROTOR_REVOCATION_DLQ_ARN: stack.resolve(stack.revocation.deadLetterQueue.queueArn),
+        KEYROTOR_GRACE_PERIOD_HOURS: '48',
       });
+      const revoker = propertiesOf(template, stack.revocation.revoker.function).Environment as { Variables: Record<string, unknown> };
+      expect(revoker.Variables.KEYROTOR_LEDGER_TABLE).toEqual(stack.resolve(stack.ledger.table.tableName));
     });
 
-    it('outputs each secret ARN and the topic ARN', () => {
+    it('routes every alarm (rotation errors, revoker errors, dead letters) to the alerts topic', () => {
       // Assess
-      const values = Object.values(template.findOutputs('*')).map((output) => output.Value);
-      expect(values).toEqual(
-        expect.arrayContaining([
-          ...[...stack.secrets.values()].map((managed) => stack.resolve(managed.secret.secretArn)),
-          stack.resolve(stack.alerts.topic.topicArn),
-        ]),
+      const topicRef = stack.resolve(stack.alerts.topic.topicArn);
+      for (const alarm of [stack.rotationFunction.errorsAlarm, stack.revocation.revoker.errorsAlarm, stack.revocation.deadLetterAlarm]) {
+        expect(propertiesOf(template, alarm).AlarmActions).toEqual([topicRef]);
+      }
+    });
+
+    it('grants no write action on "*" in any IAM policy', () => {
+      // Assess
+      expect(wildcardWriteGrants(template)).toEqual([]);
+    });
+
+    it('outputs each secret ARN, the topic ARN and the ledger table name', () => {
+      // Assess
+      const outputs = template.findOutputs('*');
+      expect(Object.values(outputs).map((output) => output.Value)).toEqual(
+        expect.arrayContaining([...secretArns, stack.resolve(stack.alerts.topic.topicArn)]),
       );
+      expect(outputs.LedgerTableName).toMatchObject({ Value: stack.resolve(stack.ledger.table.tableName) });
     });
 
     it('is protected against termination', () => {
@@ -102,17 +132,51 @@ describe('Construct: KeyrotorStack', () => {
       expect(stack.terminationProtection).toBe(true);
     });
 
-    it('raises no cdk-nag AwsSolutions findings and needs no acknowledgements', () => {
+    it('raises no cdk-nag AwsSolutions findings, with one acknowledgement: the revoke-* schedule wildcard', () => {
       // Act
       const findings = awsSolutionsFindings(stack);
 
       // Assess
       expect(findings).toEqual([]);
-      expect(acknowledgements(stack)).toEqual([]);
+      expect(acknowledgements(stack).flatMap((entry) => Object.keys(entry))).toEqual([
+        expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:scheduler:eu-west-1:111111111111:schedule\/keyrotor\/revoke-\*\]$/),
+      ]);
     });
   });
 
-  describe('as the app builds it (real handler, example config, validators on)', () => {
+  it('names the ledger table as asked', () => {
+    // Act
+    const stack = new KeyrotorStack(new App({ builtinCloudFormationValidation: false }), 'Keyrotor', {
+      config: testConfig(),
+      env: TEST_ENV,
+      ledgerTableName: 'keyrotor-ledger-staging',
+      rotationHandlerEntry: path.join(__dirname, 'fixtures', 'rotate-handler.ts'),
+      revokerHandlerEntry: path.join(__dirname, 'fixtures', 'revoke-handler.ts'),
+    });
+
+    // Assess
+    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', { TableName: 'keyrotor-ledger-staging' });
+  });
+
+  it('acknowledges the schedule wildcard also in an environment-agnostic stack', () => {
+    // Prepare
+    const stack = new KeyrotorStack(new App({ builtinCloudFormationValidation: false }), 'Keyrotor', {
+      config: testConfig(),
+      rotationHandlerEntry: path.join(__dirname, 'fixtures', 'rotate-handler.ts'),
+      revokerHandlerEntry: path.join(__dirname, 'fixtures', 'revoke-handler.ts'),
+    });
+
+    // Act
+    const findings = awsSolutionsFindings(stack);
+
+    // Assess
+    expect(findings).toEqual([]);
+    expect(acknowledgements(stack).flatMap((entry) => Object.keys(entry))).toEqual([
+      expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule\/keyrotor\/revoke-\*\]$/),
+    ]);
+  });
+
+  describe('as the app builds it (real handlers, example config, validators on)', () => {
     it('synthesizes with cdk-nag and the built-in CloudFormation validator reporting nothing', () => {
       // Prepare
       const app = new App();
@@ -128,8 +192,15 @@ describe('Construct: KeyrotorStack', () => {
       };
       expect(report.pluginReports.flatMap((plugin) => plugin.violations ?? [])).toEqual([]);
       const template = assembly.getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
-      const fn = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Lambda::Function');
-      expect(fn?.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      const functions = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
+      expect(functions).toHaveLength(2);
+      for (const fn of functions) {
+        expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      }
+      const secretNames = Object.values(template.Resources)
+        .filter((resource) => resource.Type === 'AWS::SecretsManager::Secret')
+        .map((resource) => resource.Properties.Name);
+      expect(secretNames).toEqual(['keyrotor/acme-prod', 'keyrotor/acme-sandbox', 'keyrotor/payments-sandbox', 'keyrotor/acme-insights']);
     });
   });
 });

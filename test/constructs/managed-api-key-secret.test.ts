@@ -5,7 +5,7 @@ import type { CredentialConfig } from '../../lib/config';
 import { EncryptionKey } from '../../lib/encryption-key';
 import { BOOTSTRAP_SECRET_KEY, BOOTSTRAP_SECRET_MARKER, ManagedApiKeySecret, rotationRate } from '../../lib/managed-api-key-secret';
 import { RotationFunction } from '../../lib/rotation-function';
-import { awsSolutionsFindings, bareStack, FIXTURE_ROTATION_HANDLER } from './test-stack';
+import { awsSolutionsFindings, bareStack, FIXTURE_ROTATION_HANDLER, rotationDependencies } from './test-stack';
 
 const PRODUCTION: CredentialConfig = {
   id: 'acme-prod',
@@ -18,7 +18,11 @@ const PRODUCTION: CredentialConfig = {
 function build(credentials: readonly CredentialConfig[]) {
   const stack = bareStack();
   const { key } = new EncryptionKey(stack, 'EncryptionKey');
-  const rotationFunction = new RotationFunction(stack, 'RotationFunction', { encryptionKey: key, entry: FIXTURE_ROTATION_HANDLER });
+  const rotationFunction = new RotationFunction(stack, 'RotationFunction', {
+    encryptionKey: key,
+    ...rotationDependencies(stack, key),
+    entry: FIXTURE_ROTATION_HANDLER,
+  });
   const managed = credentials.map(
     (credential) => new ManagedApiKeySecret(stack, credential.id, { credential, encryptionKey: key, rotationFunction }),
   );

@@ -1,32 +1,36 @@
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type { Stack } from 'aws-cdk-lib';
 import { AlertsTopic } from '../../lib/alerts-topic';
+import type { DeferredRevocation } from '../../lib/deferred-revocation';
 import { EncryptionKey } from '../../lib/encryption-key';
+import type { LedgerTable } from '../../lib/ledger-table';
 import { ROTATION_HANDLER_ENTRY, ROTATION_SECRET_ACTIONS, RotationFunction } from '../../lib/rotation-function';
-import { awsSolutionsFindings, bareStack, FIXTURE_ROTATION_HANDLER } from './test-stack';
+import { asArray, statementsOfRole, wildcardWriteGrants, type PolicyStatementJson } from './iam-policy-statements';
+import {
+  acknowledgements,
+  awsSolutionsFindings,
+  bareStack,
+  FIXTURE_ROTATION_HANDLER,
+  logicalIdOf,
+  propertiesOf,
+  rotationDependencies,
+} from './test-stack';
 
-interface PolicyStatementJson {
-  Sid?: string;
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: unknown;
-}
-
-function statementsOf(template: Template): PolicyStatementJson[] {
-  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-    (policy) => (policy as { Properties: { PolicyDocument: { Statement: PolicyStatementJson[] } } }).Properties.PolicyDocument.Statement,
-  );
-}
-
-const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+/** `arn:${AWS::Partition}:scheduler:eu-west-1:111111111111:schedule/keyrotor/revoke-*`, as synthesized. */
+const REVOCATION_SCHEDULES = {
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':scheduler:eu-west-1:111111111111:schedule/keyrotor/revoke-*']],
+};
 
 describe('Construct: RotationFunction', () => {
   let stack: Stack;
   let template: Template;
   let rotation: RotationFunction;
+  let ledger: LedgerTable;
+  let revocation: DeferredRevocation;
   let secrets: secretsmanager.Secret[];
+  let statements: PolicyStatementJson[];
+  let fn: Record<string, unknown>;
   let keyArn: unknown;
   let topicRef: unknown;
 
@@ -34,17 +38,24 @@ describe('Construct: RotationFunction', () => {
     stack = bareStack();
     const { key } = new EncryptionKey(stack, 'EncryptionKey');
     const alerts = new AlertsTopic(stack, 'Alerts', { encryptionKey: key });
+    ({ ledger, revocation } = rotationDependencies(stack, key, alerts.topic));
     rotation = new RotationFunction(stack, 'RotationFunction', {
       encryptionKey: key,
+      ledger,
+      revocation,
       alarmTopic: alerts.topic,
       entry: FIXTURE_ROTATION_HANDLER,
     });
     secrets = ['one', 'two'].map((name) => new secretsmanager.Secret(stack, `Secret-${name}`, { encryptionKey: key }));
     for (const secret of secrets) rotation.grantRotation(secret);
     template = Template.fromStack(stack);
+    statements = statementsOfRole(template, logicalIdOf(rotation.role));
+    fn = propertiesOf(template, rotation.function);
     keyArn = stack.resolve(key.keyArn);
     topicRef = stack.resolve(alerts.topic.topicArn);
   });
+
+  const statementsFor = (service: string) => statements.filter((s) => asArray(s.Action).some((a) => a.startsWith(`${service}:`)));
 
   it('defaults to the rotation handler at lambdas/handlers/rotate.ts', () => {
     // Assess
@@ -53,8 +64,7 @@ describe('Construct: RotationFunction', () => {
 
   it('runs on Node.js 24 on arm64 with the handler export `handler`', () => {
     // Assess
-    template.resourceCountIs('AWS::Lambda::Function', 1);
-    template.hasResourceProperties('AWS::Lambda::Function', {
+    expect(fn).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
@@ -63,43 +73,59 @@ describe('Construct: RotationFunction', () => {
     });
   });
 
-  it('configures Powertools and source maps through the environment', () => {
+  it('keeps the logical ids it had before it shared KeyrotorFunction, so a deploy does not replace it', () => {
     // Assess
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: {
-          POWERTOOLS_SERVICE_NAME: 'keyrotor-rotate',
-          POWERTOOLS_LOG_LEVEL: 'INFO',
-          NODE_OPTIONS: '--enable-source-maps',
-        },
+    expect(logicalIdOf(rotation.function)).toBe('RotationFunction4CFF70D7');
+    expect(logicalIdOf(rotation.role)).toBe('RotationFunctionRoleC06A7D99');
+    expect(logicalIdOf(rotation.logGroup)).toBe('RotationFunctionLogGroup55DB82FE');
+  });
+
+  it('gets Powertools settings, the ledger, the revocation targets and the grace period through the environment', () => {
+    // Assess
+    expect(fn.Environment).toEqual({
+      Variables: {
+        POWERTOOLS_SERVICE_NAME: 'keyrotor-rotate',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        KEYROTOR_LEDGER_TABLE: stack.resolve(ledger.table.tableName),
+        KEYROTOR_REVOKER_ARN: stack.resolve(revocation.revoker.function.functionArn),
+        KEYROTOR_SCHEDULER_ROLE_ARN: stack.resolve(revocation.schedulerRole.roleArn),
+        KEYROTOR_SCHEDULE_GROUP: 'keyrotor',
+        KEYROTOR_REVOCATION_DLQ_ARN: stack.resolve(revocation.deadLetterQueue.queueArn),
+        KEYROTOR_GRACE_PERIOD_HOURS: '24',
       },
+    });
+  });
+
+  it('is created after the schedule group its environment names', () => {
+    // Assess
+    template.hasResource('AWS::Lambda::Function', {
+      Properties: { Description: 'keyrotor: Secrets Manager rotation steps for platform API keys' },
+      DependsOn: Match.arrayWith([logicalIdOf(revocation.scheduleGroup)]),
     });
   });
 
   it('logs to its own log group with a retention period', () => {
     // Assess
-    template.resourceCountIs('AWS::Logs::LogGroup', 1);
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      LoggingConfig: { LogGroup: stack.resolve(rotation.logGroup.logGroupName) },
-    });
+    expect(propertiesOf(template, rotation.logGroup)).toMatchObject({ RetentionInDays: 365 });
+    expect(fn.LoggingConfig).toEqual({ LogGroup: stack.resolve(rotation.logGroup.logGroupName) });
   });
 
   it('uses its own role without AWS managed policies', () => {
     // Assess
-    template.hasResourceProperties('AWS::Lambda::Function', { Role: stack.resolve(rotation.role.roleArn) });
-    template.hasResourceProperties('AWS::IAM::Role', {
+    expect(fn.Role).toEqual(stack.resolve(rotation.role.roleArn));
+    expect(propertiesOf(template, rotation.role)).toMatchObject({
       AssumeRolePolicyDocument: {
-        Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }],
       },
-      ManagedPolicyArns: Match.absent(),
     });
+    expect(propertiesOf(template, rotation.role).ManagedPolicyArns).toBeUndefined();
   });
 
   it('may write logs only to its own log group', () => {
     // Assess
-    const logStatements = statementsOf(template).filter((s) => asArray(s.Action).some((a) => a.startsWith('logs:')));
-    expect(logStatements).toEqual([
+    expect(statementsFor('logs')).toEqual([
       expect.objectContaining({
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: stack.resolve(rotation.logGroup.logGroupArn),
@@ -107,49 +133,81 @@ describe('Construct: RotationFunction', () => {
     ]);
   });
 
-  it('grants the four rotation actions on exactly the granted secrets', () => {
+  it('grants the four rotation actions on exactly the granted secrets, and never GetRandomPassword', () => {
     // Assess
-    const secretStatements = statementsOf(template).filter((s) =>
-      asArray(s.Action).some((a) => a.startsWith('secretsmanager:')),
-    );
-    expect(secretStatements).toHaveLength(1);
-    expect(secretStatements[0]?.Action).toEqual([...ROTATION_SECRET_ACTIONS]);
-    expect(secretStatements[0]?.Resource).toEqual(secrets.map((secret) => stack.resolve(secret.secretArn)));
+    expect(statementsFor('secretsmanager')).toEqual([
+      {
+        Sid: 'RotateManagedSecrets',
+        Effect: 'Allow',
+        Action: [...ROTATION_SECRET_ACTIONS],
+        Resource: secrets.map((secret) => stack.resolve(secret.secretArn)),
+      },
+    ]);
+    expect(JSON.stringify(template.toJSON())).not.toContain('GetRandomPassword');
   });
 
-  it('never grants Secrets Manager actions on "*" and never GetRandomPassword', () => {
+  it('may use the key only through Secrets Manager and DynamoDB in its region', () => {
     // Assess
-    for (const statement of statementsOf(template)) {
-      const actions = asArray(statement.Action);
-      expect(actions).not.toContain('secretsmanager:GetRandomPassword');
-      if (actions.some((a) => a.startsWith('secretsmanager:'))) {
-        expect(asArray(statement.Resource)).not.toContain('*');
-      }
-    }
-  });
-
-  it('may use the key only through Secrets Manager in its region', () => {
-    // Assess
-    const kmsStatements = statementsOf(template).filter((s) => asArray(s.Action).some((a) => a.startsWith('kms:')));
-    expect(kmsStatements).toEqual([
-      expect.objectContaining({
+    expect(statementsFor('kms')).toEqual([
+      {
+        Sid: 'UseKeyOnlyThroughSecretsManager',
         Effect: 'Allow',
         Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
         Resource: keyArn,
         Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
-      }),
+      },
+      {
+        Sid: 'UseKeyOnlyThroughDynamoDb',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: keyArn,
+        Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
+      },
     ]);
   });
 
-  it('grants nothing beyond logs, the key and the secrets', () => {
+  it('may get and put ledger items on the ledger table only', () => {
     // Assess
-    const services = new Set(statementsOf(template).flatMap((s) => asArray(s.Action).map((a) => a.split(':')[0])));
-    expect([...services].sort()).toEqual(['kms', 'logs', 'secretsmanager']);
+    expect(statementsFor('dynamodb')).toEqual([
+      {
+        Sid: 'KeepLedgerRecords',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        Resource: stack.resolve(ledger.table.tableArn),
+      },
+    ]);
+  });
+
+  it('may create only revoke-* schedules in keyrotor\'s schedule group', () => {
+    // Assess
+    expect(statementsFor('scheduler')).toEqual([
+      { Sid: 'ScheduleRevocations', Effect: 'Allow', Action: 'scheduler:CreateSchedule', Resource: REVOCATION_SCHEDULES },
+    ]);
+  });
+
+  it('may pass only the scheduler role, and only to EventBridge Scheduler', () => {
+    // Assess
+    expect(statementsFor('iam')).toEqual([
+      {
+        Sid: 'PassSchedulerRole',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: stack.resolve(revocation.schedulerRole.roleArn),
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      },
+    ]);
+  });
+
+  it('grants nothing beyond logs, the key, the secrets, the ledger and revocation scheduling', () => {
+    // Assess
+    const services = new Set(statements.flatMap((s) => asArray(s.Action).map((a) => a.split(':')[0])));
+    expect([...services].sort()).toEqual(['dynamodb', 'iam', 'kms', 'logs', 'scheduler', 'secretsmanager']);
+    expect(wildcardWriteGrants(template)).toEqual([]);
   });
 
   it('alarms on any error and notifies the alerts topic', () => {
     // Assess
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    expect(propertiesOf(template, rotation.errorsAlarm)).toMatchObject({
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
       Dimensions: [{ Name: 'FunctionName', Value: stack.resolve(rotation.function.functionName) }],
@@ -163,15 +221,46 @@ describe('Construct: RotationFunction', () => {
 
   it('has no dead-letter queue, because Secrets Manager invokes it synchronously', () => {
     // Assess
-    template.hasResourceProperties('AWS::Lambda::Function', { DeadLetterConfig: Match.absent() });
-    template.resourceCountIs('AWS::SQS::Queue', 0);
+    expect(fn.DeadLetterConfig).toBeUndefined();
   });
 
-  it('raises no cdk-nag AwsSolutions findings', () => {
+  it('acknowledges exactly one cdk-nag finding, the revoke-* schedule wildcard, with its reason', () => {
+    // Assess
+    const acknowledged = acknowledgements(rotation);
+    expect(acknowledged).toHaveLength(1);
+    const [[id, reason]] = Object.entries(acknowledged[0]!) as [[string, string]];
+    expect(id).toMatch(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:scheduler:eu-west-1:111111111111:schedule\/keyrotor\/revoke-\*\]$/);
+    expect(reason).toMatch(/revoke-<ClientRequestToken>.*only scheduler:CreateSchedule/);
+  });
+
+  it('raises no unacknowledged cdk-nag AwsSolutions findings', () => {
     // Act (the bare test secrets outside the construct have no schedule, so only the construct is checked)
     const findings = awsSolutionsFindings(rotation);
 
     // Assess
     expect(findings).toEqual([]);
+  });
+
+  describe('grace period', () => {
+    function build(gracePeriodHours: number) {
+      const other = bareStack();
+      const { key } = new EncryptionKey(other, 'EncryptionKey');
+      const parts = rotationDependencies(other, key);
+      return new RotationFunction(other, 'RotationFunction', { encryptionKey: key, ...parts, gracePeriodHours, entry: FIXTURE_ROTATION_HANDLER });
+    }
+
+    it('passes a configured grace period to the handler', () => {
+      // Act
+      const built = build(72);
+
+      // Assess
+      const environment = propertiesOf(Template.fromStack(Stack.of(built)), built.function).Environment as { Variables: Record<string, unknown> };
+      expect(environment.Variables.KEYROTOR_GRACE_PERIOD_HOURS).toBe('72');
+    });
+
+    it.each([0, 2161, 1.5])('refuses %p hours, which the handler would reject at its first rotation', (hours) => {
+      // Act & Assess
+      expect(() => build(hours)).toThrow(`gracePeriodHours must be a whole number of hours from 1 to 2160, not ${hours}`);
+    });
   });
 });

@@ -1,12 +1,20 @@
 import * as path from 'node:path';
-import { App, Stack, type StackProps } from 'aws-cdk-lib';
+import { App, CfnResource, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { parseConfig, type KeyrotorConfig } from '../../lib/config';
+import { DeferredRevocation } from '../../lib/deferred-revocation';
 import { KeyrotorStack } from '../../lib/keyrotor-stack';
+import { LedgerTable } from '../../lib/ledger-table';
 
 /** A handler that bundles in milliseconds; see fixtures/rotate-handler.ts. */
 export const FIXTURE_ROTATION_HANDLER = path.join(__dirname, 'fixtures', 'rotate-handler.ts');
+
+/** The revoker's stand-in; see fixtures/revoke-handler.ts. */
+export const FIXTURE_REVOKE_HANDLER = path.join(__dirname, 'fixtures', 'revoke-handler.ts');
 
 /** A concrete environment makes region-dependent values (kms:ViaService) plain strings. */
 export const TEST_ENV = { account: '111111111111', region: 'eu-west-1' } as const satisfies StackProps['env'];
@@ -50,9 +58,26 @@ export function bareStack(app: App = fastApp()): Stack {
   return new Stack(app, 'Test', { env: TEST_ENV });
 }
 
-/** The whole keyrotor stack with the fixture handler. */
+/** The whole keyrotor stack with the fixture handlers. */
 export function buildKeyrotorStack(config: KeyrotorConfig = testConfig(), app: App = fastApp()): KeyrotorStack {
-  return new KeyrotorStack(app, 'Keyrotor', { config, env: TEST_ENV, rotationHandlerEntry: FIXTURE_ROTATION_HANDLER });
+  return new KeyrotorStack(app, 'Keyrotor', {
+    config,
+    env: TEST_ENV,
+    rotationHandlerEntry: FIXTURE_ROTATION_HANDLER,
+    revokerHandlerEntry: FIXTURE_REVOKE_HANDLER,
+  });
+}
+
+/** The ledger and deferred revocation a RotationFunction needs, in `scope`, with the fixture revoker. */
+export function rotationDependencies(scope: Stack, encryptionKey: kms.IKey, alarmTopic?: sns.ITopic) {
+  const ledger = new LedgerTable(scope, 'Ledger', { encryptionKey });
+  const revocation = new DeferredRevocation(scope, 'Revocation', {
+    encryptionKey,
+    ledger,
+    revokerEntry: FIXTURE_REVOKE_HANDLER,
+    ...(alarmTopic === undefined ? {} : { alarmTopic }),
+  });
+  return { ledger, revocation };
 }
 
 /**
@@ -66,4 +91,27 @@ export function awsSolutionsFindings(scope: IConstruct): string[] {
       (resource) => `${violation.severity} ${violation.ruleName} @ ${resource.constructPath ?? '?'}: ${violation.description}`,
     ),
   );
+}
+
+/** The logical id of `construct`'s CloudFormation resource (the construct itself or its default child). */
+export function logicalIdOf(construct: IConstruct): string {
+  const resource = CfnResource.isCfnResource(construct) ? construct : construct.node.defaultChild;
+  if (!resource || !CfnResource.isCfnResource(resource)) throw new Error(`${construct.node.path} has no CloudFormation resource`);
+  return Stack.of(resource).getLogicalId(resource);
+}
+
+/** The synthesized `Properties` of `construct`'s CloudFormation resource in `template`. */
+export function propertiesOf(template: Template, construct: IConstruct): Record<string, unknown> {
+  const resources = (template.toJSON() as { Resources: Record<string, { Properties?: Record<string, unknown> }> }).Resources;
+  const resource = resources[logicalIdOf(construct)];
+  if (!resource) throw new Error(`${construct.node.path} is not in the template`);
+  return resource.Properties ?? {};
+}
+
+/** Every `Validations.of(x).acknowledge(...)` made anywhere under `scope`, as `{ id: reason }` records. */
+export function acknowledgements(scope: IConstruct): Record<string, string>[] {
+  return scope.node
+    .findAll()
+    .flatMap((construct) => construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+    .map((entry) => entry.data as Record<string, string>);
 }

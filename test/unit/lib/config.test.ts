@@ -3,11 +3,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fc from 'fast-check';
 import { ConfigError } from '../../../lambdas/core/errors';
+import { PROVIDER_IDS } from '../../../lambdas/core/contracts';
 import {
+  DEFAULT_GRACE_PERIOD_HOURS,
+  DEFAULT_READER_CACHE_TTL_SECONDS,
   DEFAULT_ROTATION_INTERVAL_DAYS,
   loadConfig,
   parseConfig,
   secretNameFor,
+  SUPPORTED_PROVIDER_IDS,
   type KeyrotorConfig,
 } from '../../../lib/config';
 
@@ -43,7 +47,7 @@ function issuesOf(input: unknown): readonly string[] {
 
 describe('Function: parseConfig', () => {
   describe('with a valid config', () => {
-    it('returns the credentials with the default 90-day interval applied', () => {
+    it('returns the credentials with the default 90-day interval, 24-hour grace period and 300-second reader TTL applied', () => {
       // Prepare
       const input = validInput();
 
@@ -53,7 +57,8 @@ describe('Function: parseConfig', () => {
       // Assess
       expect(config).toEqual<KeyrotorConfig>({
         alerts: { emails: ['secops@example.com'] },
-        defaults: { rotationIntervalDays: 90 },
+        defaults: { rotationIntervalDays: 90, gracePeriodHours: 24 },
+        reader: { cacheTtlSeconds: 300 },
         credentials: [
           {
             id: 'acme-prod',
@@ -72,6 +77,50 @@ describe('Function: parseConfig', () => {
         ],
       });
       expect(DEFAULT_ROTATION_INTERVAL_DAYS).toBe(90);
+      expect(DEFAULT_GRACE_PERIOD_HOURS).toBe(24);
+      expect(DEFAULT_READER_CACHE_TTL_SECONDS).toBe(300);
+    });
+
+    it.each(['thought-industries', 'thinkific', 'thrive', 'boss-insights', 'imburse'])('accepts the provider %s', (provider) => {
+      // Prepare
+      const input = withCredential(1, { provider });
+
+      // Act
+      const config = parseConfig(input);
+
+      // Assess
+      expect(config.credentials[1]?.provider).toBe(provider);
+    });
+
+    it('supports every provider keyrotor knows', () => {
+      // Assess
+      expect([...SUPPORTED_PROVIDER_IDS].sort()).toEqual([...PROVIDER_IDS].sort());
+    });
+
+    it('takes the grace period and the reader cache TTL from the file', () => {
+      // Prepare
+      const input = { ...validInput(), defaults: { gracePeriodHours: 72 }, reader: { cacheTtlSeconds: 900 } };
+
+      // Act
+      const config = parseConfig(input);
+
+      // Assess
+      expect(config.defaults).toEqual({ rotationIntervalDays: 90, gracePeriodHours: 72 });
+      expect(config.reader).toEqual({ cacheTtlSeconds: 900 });
+    });
+
+    it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+      ['the shortest grace period with a cache just below it', { gracePeriodHours: 1 }, { cacheTtlSeconds: 3599 }],
+      ['the longest grace period with the longest cache', { gracePeriodHours: 2160 }, { cacheTtlSeconds: 86_400 }],
+      ['the default grace period with a cache just below it', {}, { cacheTtlSeconds: 86_399 }],
+      ['the shortest grace period with the default cache', { gracePeriodHours: 1 }, {}],
+      ['the shortest cache', { gracePeriodHours: 1 }, { cacheTtlSeconds: 1 }],
+    ])('accepts %s', (_case, defaults, reader) => {
+      // Prepare
+      const input = { ...validInput(), defaults, reader };
+
+      // Act & Assess
+      expect(() => parseConfig(input)).not.toThrow();
     });
 
     it('applies defaults.rotationIntervalDays unless a credential sets its own', () => {
@@ -135,8 +184,8 @@ describe('Function: parseConfig', () => {
       ['an id longer than 63 characters', { id: 'a'.repeat(64) }, 'credentials[1].id: must be 1 to 63'],
       ['an id that is a number', { id: 42 }, 'credentials[1].id: must be a string, not a number'],
       ['a missing provider', { provider: undefined }, 'credentials[1].provider: is required'],
-      ['a known provider that is not supported yet', { provider: 'thinkific' }, 'credentials[1].provider: provider "thinkific" is not supported yet; this release rotates only "thought-industries"'],
-      ['an unknown provider', { provider: 'moodle' }, 'credentials[1].provider: unknown provider "moodle"'],
+      ['an unknown provider', { provider: 'moodle' }, 'credentials[1].provider: unknown provider "moodle"; must be one of "thought-industries", "thrive", "thinkific", "boss-insights", "imburse"'],
+      ['a provider id in the wrong case', { provider: 'Imburse' }, 'credentials[1].provider: unknown provider "Imburse"'],
       ['a missing environment', { environment: undefined }, 'credentials[1].environment: is required'],
       ['an unknown environment', { environment: 'staging' }, 'credentials[1].environment: must be one of "production", "sandbox"'],
       ['a missing baseUrl', { baseUrl: undefined }, 'credentials[1].baseUrl: is required'],
@@ -173,6 +222,15 @@ describe('Function: parseConfig', () => {
       ['unknown key in alerts', { alerts: { emails: [], slack: 'x' } }, 'alerts.slack: is not a known field'],
       ['invalid default interval', { defaults: { rotationIntervalDays: -1 } }, 'defaults.rotationIntervalDays: must be a whole number of days from 1 to 1000'],
       ['unknown key in defaults', { defaults: { gracePeriodDays: 3 } }, 'defaults.gracePeriodDays: is not a known field'],
+      ['a grace period of 0 hours', { defaults: { gracePeriodHours: 0 } }, 'defaults.gracePeriodHours: must be a whole number of hours from 1 to 2160 (90 days)'],
+      ['a grace period of 2161 hours', { defaults: { gracePeriodHours: 2161 } }, 'defaults.gracePeriodHours: must be a whole number of hours from 1 to 2160'],
+      ['a fractional grace period', { defaults: { gracePeriodHours: 1.5 } }, 'defaults.gracePeriodHours: must be a whole number of hours'],
+      ['a grace period given as a string', { defaults: { gracePeriodHours: '24' } }, 'defaults.gracePeriodHours: must be a number, not a string'],
+      ['a cache TTL of 0 seconds', { reader: { cacheTtlSeconds: 0 } }, 'reader.cacheTtlSeconds: must be a whole number of seconds from 1 to 86400 (one day)'],
+      ['a cache TTL over a day', { reader: { cacheTtlSeconds: 86_401 } }, 'reader.cacheTtlSeconds: must be a whole number of seconds from 1 to 86400'],
+      ['a fractional cache TTL', { reader: { cacheTtlSeconds: 0.5 } }, 'reader.cacheTtlSeconds: must be a whole number of seconds'],
+      ['a reader that is not an object', { reader: 300 }, 'reader: must be an object, not a number'],
+      ['unknown key in reader', { reader: { ttl: 300 } }, 'reader.ttl: is not a known field'],
       ['unknown top-level key', { version: 2 }, 'version: is not a known field'],
       ['unknown key that is not a plain word', { 'dry run': true }, '["dry run"]: is not a known field'],
     ])('reports %s, naming the field', (_case, patch, expected) => {
@@ -193,6 +251,49 @@ describe('Function: parseConfig', () => {
 
       // Assess
       expect(issues).toEqual([expect.stringMatching(/^\(top level\): must be an object, not /)]);
+    });
+  });
+
+  describe('with a grace period not longer than the reader cache TTL', () => {
+    it.each<[string, Record<string, unknown>, Record<string, unknown>, string]>([
+      [
+        'a grace period equal to the TTL',
+        { gracePeriodHours: 1 },
+        { cacheTtlSeconds: 3600 },
+        'defaults.gracePeriodHours: 1 hour (3600 s) must be longer than reader.cacheTtlSeconds (3600 s), or a reader may still use an old key from its cache after it is revoked; raise defaults.gracePeriodHours or lower reader.cacheTtlSeconds',
+      ],
+      [
+        'a grace period shorter than the TTL',
+        { gracePeriodHours: 2 },
+        { cacheTtlSeconds: 7201 },
+        'defaults.gracePeriodHours: 2 hours (7200 s) must be longer than reader.cacheTtlSeconds (7201 s), or a reader may still use an old key from its cache after it is revoked; raise defaults.gracePeriodHours or lower reader.cacheTtlSeconds',
+      ],
+      [
+        'the default grace period against a day-long TTL',
+        {},
+        { cacheTtlSeconds: 86_400 },
+        'defaults.gracePeriodHours: 24 hours (86400 s, the default) must be longer than reader.cacheTtlSeconds (86400 s), or a reader may still use an old key from its cache after it is revoked; raise defaults.gracePeriodHours or lower reader.cacheTtlSeconds',
+      ],
+    ])('rejects %s, naming both fields', (_case, defaults, reader, expected) => {
+      // Prepare
+      const input = { ...validInput(), defaults, reader };
+
+      // Act
+      const issues = issuesOf(input);
+
+      // Assess
+      expect(issues).toEqual([expected]);
+    });
+
+    it('says nothing about the pair while either value is itself invalid (that value\'s own problem is reported)', () => {
+      // Prepare
+      const input = { ...validInput(), defaults: { gracePeriodHours: 1 }, reader: { cacheTtlSeconds: 100_000 } };
+
+      // Act
+      const issues = issuesOf(input);
+
+      // Assess
+      expect(issues).toEqual([expect.stringMatching(/^reader\.cacheTtlSeconds: must be a whole number of seconds/)]);
     });
   });
 
@@ -224,10 +325,11 @@ describe('Function: parseConfig', () => {
     // Prepare
     const input = {
       alerts: { emails: ['not-an-address'] },
-      defaults: { rotationIntervalDays: 0 },
+      defaults: { rotationIntervalDays: 0, gracePeriodHours: 1 },
+      reader: { cacheTtlSeconds: 3600 },
       surprise: true,
       credentials: [
-        { id: 'acme', provider: 'thrive', environment: 'production', baseUrl: 'http://acme.example.com' },
+        { id: 'acme', provider: 'moodle', environment: 'production', baseUrl: 'http://acme.example.com' },
         { id: 'acme', provider: 'thought-industries', environment: 'prod', baseUrl: 'https://acme.example.com', rotationIntervalDays: 5000 },
       ],
     };
@@ -241,14 +343,15 @@ describe('Function: parseConfig', () => {
         expect.stringMatching(/^alerts\.emails\[0\]: /),
         expect.stringMatching(/^defaults\.rotationIntervalDays: /),
         expect.stringMatching(/^surprise: /),
-        expect.stringMatching(/^credentials\[0\]\.provider: provider "thrive" is not supported yet/),
+        expect.stringMatching(/^credentials\[0\]\.provider: unknown provider "moodle"/),
         'credentials[0].baseUrl: must use https:// (plain http:// is allowed only for loopback hosts)',
         expect.stringMatching(/^credentials\[1\]\.environment: /),
         expect.stringMatching(/^credentials\[1\]\.rotationIntervalDays: /),
         'credentials[1].id: duplicates credentials[0].id ("acme")',
+        expect.stringMatching(/^defaults\.gracePeriodHours: 1 hour \(3600 s\) must be longer than reader\.cacheTtlSeconds \(3600 s\)/),
       ]),
     );
-    expect(issues).toHaveLength(8);
+    expect(issues).toHaveLength(9);
   });
 
   it('names the source and lists each issue in the error message', () => {
@@ -282,8 +385,18 @@ describe('Function: parseConfig', () => {
         { id: anyValue, provider: anyValue, environment: anyValue, baseUrl: anyValue, rotationIntervalDays: anyValue, description: anyValue },
         { requiredKeys: [] },
       );
+      const defaults = fc.oneof(
+        anyValue,
+        fc.record({ rotationIntervalDays: anyValue, gracePeriodHours: fc.oneof(anyValue, fc.integer({ min: -5, max: 2200 })) }, { requiredKeys: [] }),
+      );
+      const reader = fc.oneof(anyValue, fc.record({ cacheTtlSeconds: fc.oneof(anyValue, fc.integer({ min: -5, max: 90_000 })) }, { requiredKeys: [] }));
       const config = fc.record(
-        { alerts: fc.record({ emails: fc.oneof(fc.array(fc.oneof(fc.emailAddress(), fc.string())), anyValue) }), defaults: anyValue, credentials: fc.array(credential) },
+        {
+          alerts: fc.record({ emails: fc.oneof(fc.array(fc.oneof(fc.emailAddress(), fc.string())), anyValue) }),
+          defaults,
+          reader,
+          credentials: fc.array(credential),
+        },
         { requiredKeys: [] },
       );
       fc.assert(
@@ -294,7 +407,7 @@ describe('Function: parseConfig', () => {
             expect(error).toBeInstanceOf(ConfigError);
             for (const issue of (error as ConfigError).issues) {
               // Each issue is one line that starts with the path of a field of the config.
-              expect(issue).toMatch(/^(\(top level\)|alerts|defaults|credentials|\[")[^\n]*: \S[^\n]*$/);
+              expect(issue).toMatch(/^(\(top level\)|alerts|defaults|reader|credentials|\[")[^\n]*: \S[^\n]*$/);
             }
           }
         }),
@@ -306,17 +419,29 @@ describe('Function: parseConfig', () => {
       const credential = fc.record(
         {
           id: fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,62}$/),
-          provider: fc.constant('thought-industries'),
+          provider: fc.constantFrom(...PROVIDER_IDS),
           environment: fc.constantFrom('production', 'sandbox'),
           baseUrl: fc.domain().map((domain) => `https://${domain}`),
           rotationIntervalDays: fc.integer({ min: 1, max: 1000 }),
         },
         { requiredKeys: ['id', 'provider', 'environment', 'baseUrl'] },
       );
+      // The reader's cache TTL is drawn below the grace period, which the cross-field rule demands.
+      const timings = fc.integer({ min: 1, max: 2160 }).chain((gracePeriodHours) =>
+        fc.record({
+          gracePeriodHours: fc.constant(gracePeriodHours),
+          cacheTtlSeconds: fc.integer({ min: 1, max: Math.min(86_400, gracePeriodHours * 3600 - 1) }),
+        }),
+      );
       const config = fc.record({
         credentials: fc.uniqueArray(credential, { minLength: 1, maxLength: 5, selector: (c) => c.id }),
-        defaults: fc.record({ rotationIntervalDays: fc.integer({ min: 1, max: 1000 }) }),
-      });
+        rotationIntervalDays: fc.integer({ min: 1, max: 1000 }),
+        timings,
+      }).map(({ credentials, rotationIntervalDays, timings: { gracePeriodHours, cacheTtlSeconds } }) => ({
+        credentials,
+        defaults: { rotationIntervalDays, gracePeriodHours },
+        reader: { cacheTtlSeconds },
+      }));
       fc.assert(
         fc.property(config, (input) => {
           const parsed = parseConfig(input);
@@ -345,11 +470,14 @@ describe('Function: loadConfig', () => {
     const config = loadConfig(path.join(__dirname, '..', '..', '..', 'keyrotor.config.json'));
 
     // Assess
-    expect(config.credentials.map((c) => [c.provider, c.environment])).toEqual([
-      ['thought-industries', 'production'],
-      ['thought-industries', 'sandbox'],
+    expect(config.credentials.map((c) => [c.provider, c.environment, c.baseUrl])).toEqual([
+      ['thought-industries', 'production', 'https://acme.thoughtindustries.com'],
+      ['thought-industries', 'sandbox', 'https://acme-sandbox.thoughtindustries.com'],
+      ['imburse', 'sandbox', 'https://sandbox-api.imburse.net'],
+      ['boss-insights', 'production', 'https://acme.bossinsights.com'],
     ]);
     expect(config.alerts.emails.length).toBeGreaterThan(0);
+    expect(config.defaults.gracePeriodHours * 3600).toBeGreaterThan(config.reader.cacheTtlSeconds);
   });
 
   it('reports a missing file and how to name another', () => {

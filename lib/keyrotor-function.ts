@@ -1,0 +1,199 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { keyUseViaService, type KeyAction, type KeyUsingService } from './key-use-via-service';
+
+/** Log levels Powertools Logger understands. */
+export type KeyrotorLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** The runtime every keyrotor function runs on. */
+export const KEYROTOR_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** Properties of {@link KeyrotorFunction}. */
+export interface KeyrotorFunctionProps {
+  /** The handler file. It must export `handler` (DESIGN §7: `lambdas/handlers/<name>.ts`). */
+  readonly entry: string;
+
+  /** `POWERTOOLS_SERVICE_NAME`, e.g. `keyrotor-rotate`; it names the service in every log line. */
+  readonly serviceName: string;
+
+  /** The function's description, shown in the Lambda console. */
+  readonly description: string;
+
+  /** The execution role's description, shown in the IAM console. */
+  readonly roleDescription: string;
+
+  /** What the errors alarm tells the person who receives it: what failed and where to look. */
+  readonly alarmDescription: string;
+
+  /**
+   * Variables the handler reads at cold start, beside the Powertools and source-map ones.
+   * Names and ARNs only: a secret value never goes into an environment variable.
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+
+  /**
+   * How long one invocation may run.
+   * @default Duration.minutes(2)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * @default 256
+   */
+  readonly memorySize?: number;
+
+  /**
+   * How long the function's logs are kept.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * `POWERTOOLS_LOG_LEVEL` of the handler.
+   * @default 'INFO'
+   */
+  readonly logLevel?: KeyrotorLogLevel;
+
+  /**
+   * Where the errors alarm notifies people.
+   * @default - the alarm is created without an action
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * Where Lambda puts an asynchronous invocation that failed all its retries. Only for
+   * functions that are invoked asynchronously; the role may send to this queue only (and use
+   * the queue's key through SQS when it is encrypted).
+   * @default - no dead-letter queue
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+}
+
+/**
+ * One keyrotor Lambda function, set up the way every keyrotor function is: Node.js 24 on
+ * arm64, bundled with the local esbuild (minified, source maps, AWS SDK external), Powertools
+ * configured through the environment, its own log group with a retention period, its own
+ * role without AWS managed policies, and an alarm on its `Errors` metric.
+ *
+ * The role starts with nothing but writing to the function's own log group; the construct that
+ * owns the function grants the rest, each grant next to the reason for it.
+ *
+ * @example
+ * const fn = new KeyrotorFunction(this, 'Revoker', {
+ *   entry: REVOKE_HANDLER_ENTRY,
+ *   serviceName: 'keyrotor-revoke',
+ *   description: 'keyrotor: revokes old keys after their grace period',
+ *   roleDescription: 'keyrotor revoker',
+ *   alarmDescription: 'keyrotor: a revocation failed',
+ *   alarmTopic: topic,
+ * });
+ * fn.allowKeyThrough(key, 'secretsmanager', ['kms:Decrypt']);
+ */
+export class KeyrotorFunction extends Construct {
+  /** The function. */
+  public readonly function: nodejs.NodejsFunction;
+  /** The execution role. */
+  public readonly role: iam.Role;
+  /** The function's log group. */
+  public readonly logGroup: logs.LogGroup;
+  /** Goes off when any invocation fails. */
+  public readonly errorsAlarm: cloudwatch.Alarm;
+
+  /** One statement per Sid, so granting more secrets adds resources instead of statements. */
+  private readonly secretStatements = new Map<string, iam.PolicyStatement>();
+
+  public constructor(scope: Construct, id: string, props: KeyrotorFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+    });
+
+    // An explicit role instead of the default one, which would attach the AWS managed
+    // AWSLambdaBasicExecutionRole policy (logs on every log group in the account).
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: props.roleDescription,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      description: props.description,
+      entry: props.entry,
+      handler: 'handler',
+      runtime: KEYROTOR_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.minutes(2),
+      role: this.role,
+      logGroup: this.logGroup,
+      ...(props.deadLetterQueue === undefined ? {} : { deadLetterQueue: props.deadLetterQueue }),
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        // esbuild is a local dev dependency: never fall back to a Docker build.
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        externalModules: ['@aws-sdk/*'],
+        logLevel: nodejs.LogLevel.WARNING,
+      },
+    });
+
+    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+      alarmDescription: props.alarmDescription,
+      metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) {
+      this.errorsAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
+    }
+
+    // Lambda sends to the dead-letter queue with the function's role (the Function construct
+    // grants sqs:SendMessage on it); an encrypted queue also needs its key, through SQS only.
+    const deadLetterKey = props.deadLetterQueue?.encryptionMasterKey;
+    if (deadLetterKey) this.allowKeyThrough(deadLetterKey, 'sqs', ['kms:GenerateDataKey', 'kms:Decrypt']);
+  }
+
+  /**
+   * Allows `actions` on `secret`'s ARN only, in the statement `sid` (created on first use; later
+   * secrets join its resources).
+   */
+  public allowOnSecret(secret: secretsmanager.ISecret, sid: string, actions: readonly string[]): void {
+    // A full ARN names exactly one secret. A partial one (a secret imported by name) gets the
+    // six-character suffix Secrets Manager appends to every name, and nothing wider.
+    const arn = secret.secretFullArn ?? `${secret.secretArn}-??????`;
+    const existing = this.secretStatements.get(sid);
+    if (existing) {
+      existing.addResources(arn);
+      return;
+    }
+    const statement = new iam.PolicyStatement({ sid, actions: [...actions], resources: [arn] });
+    this.secretStatements.set(sid, statement);
+    this.role.addToPolicy(statement);
+  }
+
+  /** Lets the function use `key` for `actions` only when `service` calls KMS on its behalf. */
+  public allowKeyThrough(key: kms.IKey, service: KeyUsingService, actions: readonly KeyAction[]): void {
+    this.role.addToPolicy(keyUseViaService(this, key, service, actions));
+  }
+}

@@ -1,0 +1,315 @@
+import type { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AlertsTopic } from '../../lib/alerts-topic';
+import {
+  DEFAULT_REVOCATION_SCHEDULE_GROUP,
+  DeferredRevocation,
+  REVOKE_HANDLER_ENTRY,
+  REVOKER_SECRET_ACTIONS,
+} from '../../lib/deferred-revocation';
+import { EncryptionKey } from '../../lib/encryption-key';
+import { LedgerTable } from '../../lib/ledger-table';
+import { statementsOfRole, wildcardWriteGrants } from './iam-policy-statements';
+import { acknowledgements, awsSolutionsFindings, bareStack, FIXTURE_REVOKE_HANDLER, logicalIdOf, propertiesOf } from './test-stack';
+
+describe('Construct: DeferredRevocation', () => {
+  let stack: Stack;
+  let template: Template;
+  let revocation: DeferredRevocation;
+  let ledger: LedgerTable;
+  let secrets: secretsmanager.Secret[];
+  let keyArn: unknown;
+  let topicRef: unknown;
+
+  beforeAll(() => {
+    stack = bareStack();
+    const { key } = new EncryptionKey(stack, 'EncryptionKey');
+    const alerts = new AlertsTopic(stack, 'Alerts', { encryptionKey: key });
+    ledger = new LedgerTable(stack, 'Ledger', { encryptionKey: key });
+    revocation = new DeferredRevocation(stack, 'Revocation', {
+      encryptionKey: key,
+      ledger,
+      alarmTopic: alerts.topic,
+      revokerEntry: FIXTURE_REVOKE_HANDLER,
+    });
+    secrets = ['one', 'two'].map((name) => new secretsmanager.Secret(stack, `Secret-${name}`, { encryptionKey: key }));
+    for (const secret of secrets) revocation.grantRevocation(secret);
+    template = Template.fromStack(stack);
+    keyArn = stack.resolve(key.keyArn);
+    topicRef = stack.resolve(alerts.topic.topicArn);
+  });
+
+  describe('schedule group', () => {
+    it('is named keyrotor', () => {
+      // Assess
+      expect(DEFAULT_REVOCATION_SCHEDULE_GROUP).toBe('keyrotor');
+      template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+      template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'keyrotor' });
+      expect(revocation.scheduleGroupName).toBe('keyrotor');
+    });
+
+    it('takes another name when asked, and scopes the schedule ARNs to it', () => {
+      // Prepare
+      const other = bareStack();
+      const { key } = new EncryptionKey(other, 'EncryptionKey');
+
+      // Act
+      const renamed = new DeferredRevocation(other, 'Revocation', {
+        encryptionKey: key,
+        ledger: new LedgerTable(other, 'Ledger', { encryptionKey: key }),
+        revokerEntry: FIXTURE_REVOKE_HANDLER,
+        scheduleGroupName: 'keyrotor-staging',
+      });
+
+      // Assess
+      Template.fromStack(other).hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'keyrotor-staging' });
+      expect(other.resolve(renamed.revocationScheduleArns)).toEqual({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':scheduler:eu-west-1:111111111111:schedule/keyrotor-staging/revoke-*']],
+      });
+    });
+  });
+
+  describe('dead-letter queue', () => {
+    it('is encrypted with the customer-managed key and keeps messages for 14 days', () => {
+      // Assess
+      template.resourceCountIs('AWS::SQS::Queue', 1);
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        KmsMasterKeyId: keyArn,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+    });
+
+    it('denies every request without TLS', () => {
+      // Assess
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [stack.resolve(revocation.deadLetterQueue.queueUrl)],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Principal: { AWS: '*' },
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('alarms to the alerts topic as soon as it holds a message', () => {
+      // Assess
+      expect(propertiesOf(template, revocation.deadLetterAlarm)).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: stack.resolve(revocation.deadLetterQueue.queueName) }],
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topicRef],
+      });
+    });
+  });
+
+  describe('scheduler role', () => {
+    it('may be assumed only by EventBridge Scheduler for schedules of this group in this account', () => {
+      // Assess
+      expect(propertiesOf(template, revocation.schedulerRole).AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: {
+              StringEquals: {
+                'aws:SourceAccount': '111111111111',
+                'aws:SourceArn': stack.resolve(revocation.scheduleGroup.attrArn),
+              },
+            },
+          },
+        ],
+      });
+    });
+
+    it('may invoke only the revoker and send only to the dead-letter queue', () => {
+      // Assess
+      expect(statementsOfRole(template, logicalIdOf(revocation.schedulerRole))).toEqual([
+        {
+          Sid: 'InvokeRevoker',
+          Effect: 'Allow',
+          Action: 'lambda:InvokeFunction',
+          Resource: stack.resolve(revocation.revoker.function.functionArn),
+        },
+        {
+          Sid: 'SendUndeliverableRevocations',
+          Effect: 'Allow',
+          Action: 'sqs:SendMessage',
+          Resource: stack.resolve(revocation.deadLetterQueue.queueArn),
+        },
+        {
+          Sid: 'UseKeyOnlyThroughSqs',
+          Effect: 'Allow',
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Resource: keyArn,
+          Condition: { StringEquals: { 'kms:ViaService': 'sqs.eu-west-1.amazonaws.com' } },
+        },
+      ]);
+      expect(propertiesOf(template, revocation.schedulerRole).ManagedPolicyArns).toBeUndefined();
+    });
+  });
+
+  describe('revoker', () => {
+    let fn: Record<string, unknown>;
+
+    beforeAll(() => {
+      fn = propertiesOf(template, revocation.revoker.function);
+    });
+
+    it('defaults to the revoke handler at lambdas/handlers/revoke.ts', () => {
+      // Assess
+      expect(REVOKE_HANDLER_ENTRY).toMatch(/[/\\]lambdas[/\\]handlers[/\\]revoke\.ts$/);
+    });
+
+    it('runs on Node.js 24 on arm64 with the handler export `handler`', () => {
+      // Assess
+      expect(fn).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: 256,
+        Timeout: 120,
+      });
+    });
+
+    it('gets the ledger table name and the Powertools settings, and nothing else, through the environment', () => {
+      // Assess
+      expect(fn.Environment).toEqual({
+        Variables: {
+          POWERTOOLS_SERVICE_NAME: 'keyrotor-revoke',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          NODE_OPTIONS: '--enable-source-maps',
+          KEYROTOR_LEDGER_TABLE: stack.resolve(ledger.table.tableName),
+        },
+      });
+    });
+
+    it('puts invocations it failed after Lambda\'s retries in the dead-letter queue', () => {
+      // Assess (Scheduler counts an accepted asynchronous invocation as delivered)
+      expect(fn.DeadLetterConfig).toEqual({ TargetArn: stack.resolve(revocation.deadLetterQueue.queueArn) });
+    });
+
+    it('has exactly the permissions a revocation needs, on exactly the granted secrets', () => {
+      // Assess
+      const statements = statementsOfRole(template, logicalIdOf(revocation.revoker.role));
+      expect(statements).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: stack.resolve(revocation.revoker.logGroup.logGroupArn),
+        },
+        {
+          Effect: 'Allow',
+          Action: 'sqs:SendMessage',
+          Resource: stack.resolve(revocation.deadLetterQueue.queueArn),
+        },
+        {
+          Sid: 'UseKeyOnlyThroughSqs',
+          Effect: 'Allow',
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Resource: keyArn,
+          Condition: { StringEquals: { 'kms:ViaService': 'sqs.eu-west-1.amazonaws.com' } },
+        },
+        {
+          Sid: 'UseKeyOnlyThroughSecretsManager',
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: keyArn,
+          Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+        },
+        {
+          Sid: 'KeepLedgerRecords',
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          Resource: stack.resolve(ledger.table.tableArn),
+        },
+        {
+          Sid: 'UseKeyOnlyThroughDynamoDb',
+          Effect: 'Allow',
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: keyArn,
+          Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
+        },
+        {
+          Sid: 'ReadManagedSecrets',
+          Effect: 'Allow',
+          Action: [...REVOKER_SECRET_ACTIONS],
+          Resource: secrets.map((secret) => stack.resolve(secret.secretArn)),
+        },
+      ]);
+      expect(REVOKER_SECRET_ACTIONS).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    });
+
+    it('alarms to the alerts topic on any error', () => {
+      // Assess
+      expect(propertiesOf(template, revocation.revoker.errorsAlarm)).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: stack.resolve(revocation.revoker.function.functionName) }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        AlarmActions: [topicRef],
+      });
+    });
+  });
+
+  describe('Method: grantScheduling', () => {
+    it('allows CreateSchedule on revoke-* schedules of the group and passing the scheduler role to Scheduler only', () => {
+      // Prepare
+      const scheduling = bareStack();
+      const { key } = new EncryptionKey(scheduling, 'EncryptionKey');
+      const own = new DeferredRevocation(scheduling, 'Revocation', {
+        encryptionKey: key,
+        ledger: new LedgerTable(scheduling, 'Ledger', { encryptionKey: key }),
+        revokerEntry: FIXTURE_REVOKE_HANDLER,
+      });
+      const caller = new iam.Role(scheduling, 'Caller', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+
+      // Act
+      own.grantScheduling(caller);
+
+      // Assess
+      expect(statementsOfRole(Template.fromStack(scheduling), logicalIdOf(caller))).toEqual([
+        {
+          Sid: 'ScheduleRevocations',
+          Effect: 'Allow',
+          Action: 'scheduler:CreateSchedule',
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':scheduler:eu-west-1:111111111111:schedule/keyrotor/revoke-*']] },
+        },
+        {
+          Sid: 'PassSchedulerRole',
+          Effect: 'Allow',
+          Action: 'iam:PassRole',
+          Resource: scheduling.resolve(own.schedulerRole.roleArn),
+          Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+        },
+      ]);
+    });
+  });
+
+  it('grants no write action on "*"', () => {
+    // Assess
+    expect(wildcardWriteGrants(template)).toEqual([]);
+  });
+
+  it('raises no cdk-nag AwsSolutions findings, with no acknowledgement (the revoker uses the queue as its dead-letter queue)', () => {
+    // Act (the bare test secrets outside the construct have no schedule, so only the construct is checked)
+    const findings = awsSolutionsFindings(revocation);
+
+    // Assess
+    expect(findings).toEqual([]);
+    expect(acknowledgements(revocation)).toEqual([]);
+  });
+});
