@@ -5,7 +5,7 @@ import {
   ProviderResponseError,
   ProviderUnavailableError,
 } from '../core/errors';
-import { redactText } from '../core/redaction';
+import { isSecretField, redactText, registerSecret } from '../core/redaction';
 
 /**
  * The one place providers talk HTTP: timeouts, retries that honour `Retry-After` and
@@ -207,6 +207,7 @@ export class ProviderHttpClient {
     if (text === undefined) {
       return new Attempt(false, new ProviderResponseError(provider, `${where} answered a body larger than ${maxBodyBytes} bytes`, { status: response.status }));
     }
+    registerSecretFields(text);
     if (response.status >= 200 && response.status < 300) {
       return {
         status: response.status,
@@ -250,6 +251,29 @@ export class ProviderHttpClient {
         );
     }
   }
+}
+
+/**
+ * Registers the string values of secret-named fields (accessToken, apiKey, privateKey, …) in
+ * any JSON body, error bodies included, so a platform that hands out or echoes a credential can
+ * never get it into a message of keyrotor's, whatever the status.
+ */
+function registerSecretFields(text: string): void {
+  if (!text.includes('"')) return;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return;
+  }
+  const visit = (node: unknown, depth: number): void => {
+    if (depth > 4 || typeof node !== 'object' || node === null) return;
+    for (const [key, value] of Object.entries(node)) {
+      if (typeof value === 'string' && isSecretField(key)) registerSecret(value);
+      else visit(value, depth + 1);
+    }
+  };
+  visit(body, 0);
 }
 
 /** The URL without query string or credentials, for messages. */

@@ -928,3 +928,20 @@ describe('Function: platformMessage', () => {
     expect(message.endsWith('…')).toBe(true);
   });
 });
+
+describe('Class: ProviderHttpClient (secret fields in any body)', () => {
+  beforeEach(() => clearRegisteredSecrets());
+
+  it('never repeats a credential that a platform put in a secret-named field, even of an error body', async () => {
+    // Prepare: a 500 that carries a token, then an error that echoes it
+    const token = 'opaque-token-Z9y8X7w6V5u4T3s2';
+    const stub = stubFetch(reply(500, { accessToken: token, expires: 1 }), reply(409, { message: `token ${token} already used` }));
+    const { http } = client(stub, { maxAttempts: 2 });
+    // Act
+    const error = (await http.request({ method: 'POST', url: URL_GET, idempotent: true }).catch((e: unknown) => e)) as Error;
+    // Assess
+    expect(error.message).toContain('409');
+    expect(error.message).not.toContain(token);
+    expect(error.message).toContain('[REDACTED]');
+  });
+});
