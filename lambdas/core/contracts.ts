@@ -43,3 +43,25 @@ export type RotationStep = (typeof ROTATION_STEPS)[number];
 export const BOOTSTRAP_SECRET_MARKER = { keyrotor: 'awaiting-first-key' } as const;
 /** The field of the bootstrap value that Secrets Manager fills with random characters. */
 export const BOOTSTRAP_SECRET_KEY = 'bootstrap';
+
+/** How a token secret's access token is minted (the `keyrotor:token-grant` tag). */
+export const TOKEN_GRANTS = ['client-credentials', 'imburse-hmac'] as const;
+export type TokenGrant = (typeof TOKEN_GRANTS)[number];
+
+/**
+ * Tags on a token secret (`keyrotor:kind` = `token`): everything the refresher needs to renew
+ * it, so it lists token secrets by tag and never needs a per-token environment variable.
+ */
+export const TOKEN_TAG = {
+  /** The secret holding what mints the token: an OAuth client (`{clientId, clientSecret}`) or a managed API key (Imburse). */
+  source: 'keyrotor:token-source',
+  grant: 'keyrotor:token-grant',
+  /** OAuth token endpoint (client-credentials only). */
+  tokenUrl: 'keyrotor:token-url',
+  /** Space-separated OAuth scopes (optional). */
+  scopes: 'keyrotor:token-scopes',
+  /** OAuth client authentication: `basic` (client_secret_basic, default) or `body` (client_secret_post). */
+  clientAuth: 'keyrotor:client-auth',
+  /** Written by the refresher: `ok`, `failing` (old token still valid) or `expired`; drives one alert per transition. */
+  refreshState: 'keyrotor:refresh-state',
+} as const;
