@@ -1,0 +1,237 @@
+import * as z from 'zod';
+import { PROVIDER_IDS, TAG, TOKEN_GRANTS, TOKEN_TAG } from './contracts';
+import { KeyrotorError, ProviderAuthError, ValidationError } from './errors';
+import { registerSecret } from './redaction';
+import { describeIssues } from './secret-value';
+import type { LoggerPort } from '../ports/logger';
+import type { MetricsPort } from '../ports/metrics';
+import type { Notifier } from '../ports/notifier';
+import type { MintedToken, TokenMinter, TokenSpec } from '../ports/token-minter';
+import type { TokenSecret, TokenStore } from '../ports/token-store';
+
+/** When and how hard to renew. */
+export interface RefreshPolicy {
+  /** Renew once this fraction of a token's lifetime has passed. @default 0.75 */
+  readonly renewAtFraction: number;
+  /** Up to this fraction of the lifetime is added at random, so a fleet does not renew at once. @default 0.1 */
+  readonly jitterFraction: number;
+  /** The refresher's schedule period: a token that would expire before the next run is renewed now. @default 300_000 */
+  readonly windowMs: number;
+  /** Tokens renewed at once. @default 4 */
+  readonly concurrency: number;
+}
+
+export const DEFAULT_REFRESH_POLICY: RefreshPolicy = { renewAtFraction: 0.75, jitterFraction: 0.1, windowMs: 300_000, concurrency: 4 };
+
+export interface RefreshDeps {
+  readonly store: TokenStore;
+  readonly minter: TokenMinter;
+  readonly notifier: Notifier;
+  readonly metrics: MetricsPort;
+  readonly logger: LoggerPort;
+  readonly policy: RefreshPolicy;
+  readonly now: () => Date;
+  /** @default Math.random */
+  readonly random?: () => number;
+}
+
+/** The token secret's value: what applications read. `refreshAt` is keyrotor's own plan for it. */
+export const tokenValueSchema = z.looseObject({
+  accessToken: z.string().min(1),
+  tokenType: z.string().min(1),
+  expiresAt: z.iso.datetime({ offset: true }),
+  issuedAt: z.iso.datetime({ offset: true }),
+  refreshAt: z.iso.datetime({ offset: true }).optional(),
+});
+export type TokenValue = z.infer<typeof tokenValueSchema>;
+
+export type TokenOutcome = 'renewed' | 'fresh' | 'failed';
+
+export interface RefreshReport {
+  readonly renewed: string[];
+  readonly fresh: string[];
+  readonly failed: { readonly secret: string; readonly errorName: string }[];
+}
+
+/** Reads a token secret's spec from its tags. @throws ValidationError naming the missing or wrong tags. */
+export function tokenSpecOf(secret: TokenSecret): TokenSpec {
+  const tags = secret.tags;
+  const problems: string[] = [];
+  const grant = tags[TOKEN_TAG.grant];
+  const provider = tags[TAG.provider];
+  const source = tags[TOKEN_TAG.source];
+  if (!TOKEN_GRANTS.includes(grant as never)) problems.push(`${TOKEN_TAG.grant}: must be one of ${TOKEN_GRANTS.join(', ')}`);
+  if (!PROVIDER_IDS.includes(provider as never)) problems.push(`${TAG.provider}: must be a known provider`);
+  if (!source) problems.push(`${TOKEN_TAG.source}: is required (the secret that mints the token)`);
+  const tokenUrl = tags[TOKEN_TAG.tokenUrl];
+  if (grant === 'client-credentials' && !tokenUrl) problems.push(`${TOKEN_TAG.tokenUrl}: is required for client-credentials`);
+  const clientAuth = tags[TOKEN_TAG.clientAuth] ?? 'basic';
+  if (clientAuth !== 'basic' && clientAuth !== 'body') problems.push(`${TOKEN_TAG.clientAuth}: must be basic or body`);
+  if (problems.length > 0) throw new ValidationError(`tags of token secret ${secret.name}`, problems);
+  const scopes = tags[TOKEN_TAG.scopes]?.split(/\s+/).filter((s) => s.length > 0);
+  return {
+    grant: grant as TokenSpec['grant'],
+    provider: provider as string,
+    source: source as string,
+    ...(tokenUrl ? { tokenUrl } : {}),
+    ...(scopes && scopes.length > 0 ? { scopes } : {}),
+    clientAuth: clientAuth as 'basic' | 'body',
+  };
+}
+
+function parseToken(raw: string | undefined): TokenValue | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const result = tokenValueSchema.safeParse(JSON.parse(raw));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * When a freshly minted token should be renewed: after `renewAtFraction` of its lifetime plus
+ * up to `jitterFraction` at random — but never so late that it would expire before the run
+ * after that (a token too short-lived for that is renewed at the fraction, without jitter).
+ */
+export function refreshAtFor(token: MintedToken, policy: RefreshPolicy, random: number): Date {
+  const issued = Date.parse(token.issuedAt);
+  const expires = Date.parse(token.expiresAt);
+  const lifetime = Math.max(0, expires - issued);
+  const earliest = issued + lifetime * policy.renewAtFraction;
+  const latest = expires - policy.windowMs;
+  const jittered = earliest + lifetime * policy.jitterFraction * random;
+  return new Date(Math.max(earliest, Math.min(jittered, latest)));
+}
+
+/** Whether a token must be renewed in this run. */
+export function isDue(token: TokenValue | undefined, now: Date, policy: RefreshPolicy): boolean {
+  if (!token) return true;
+  const refreshAt = Date.parse(token.refreshAt ?? new Date(Date.parse(token.issuedAt) + (Date.parse(token.expiresAt) - Date.parse(token.issuedAt)) * policy.renewAtFraction).toISOString());
+  return now.getTime() >= refreshAt || Date.parse(token.expiresAt) - now.getTime() <= policy.windowMs;
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      results[index] = await work(items[index] as T);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+function humanDuration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  return minutes >= 120 ? `${Math.round(minutes / 60)} h` : `${minutes} min`;
+}
+
+/**
+ * One run of the token refresher: renews every token that is due, one renewal per token,
+ * at most `policy.concurrency` at once. A failed renewal never overwrites a token; it alerts
+ * once while the old token is still valid (saying how long it has left) and once more, as
+ * CRITICAL, when it has expired; a later success says it recovered.
+ */
+export async function refreshTokens(deps: RefreshDeps): Promise<RefreshReport> {
+  const secrets = await deps.store.listTokenSecrets();
+  const report: { renewed: string[]; fresh: string[]; failed: { secret: string; errorName: string }[] } = { renewed: [], fresh: [], failed: [] };
+  await mapWithConcurrency(secrets, deps.policy.concurrency, async (secret) => {
+    try {
+      const outcome = await refreshOne(secret, deps);
+      if (outcome === 'renewed') report.renewed.push(secret.name);
+      else if (outcome === 'fresh') report.fresh.push(secret.name);
+      else report.failed.push({ secret: secret.name, errorName: 'RenewalFailed' });
+    } catch (error) {
+      // Storing or tagging failed: the token in the secret is unchanged; the next run tries again.
+      deps.logger.error('token refresh failed unexpectedly', { secret: secret.name, errorName: errorName(error) });
+      report.failed.push({ secret: secret.name, errorName: errorName(error) });
+    }
+  });
+  deps.logger.info('token refresh run complete', { renewed: report.renewed.length, fresh: report.fresh.length, failed: report.failed.length });
+  return report;
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'Error';
+}
+
+async function refreshOne(secret: TokenSecret, deps: RefreshDeps): Promise<TokenOutcome> {
+  const now = deps.now();
+  const current = parseToken(await deps.store.readCurrent(secret.arn));
+  if (current) registerSecret(current.accessToken);
+  if (!isDue(current, now, deps.policy)) return 'fresh';
+
+  let minted: MintedToken;
+  try {
+    const spec = tokenSpecOf(secret);
+    const source = await deps.store.readCurrent(spec.source);
+    if (source === undefined) throw new ValidationError(`source secret ${spec.source}`, ['has no value']);
+    registerSecret(source);
+    minted = await deps.minter.mint(spec, source);
+    registerSecret(minted.accessToken);
+  } catch (error) {
+    await renewalFailed(secret, current, error, deps);
+    return 'failed';
+  }
+
+  const refreshAt = refreshAtFor(minted, deps.policy, (deps.random ?? Math.random)());
+  await deps.store.writeCurrent(secret.arn, JSON.stringify({ ...minted, refreshAt: refreshAt.toISOString() }));
+  deps.metrics.count('TokenRenewals');
+  const remaining = current ? Math.max(0, (Date.parse(current.expiresAt) - now.getTime()) / 1000) : 0;
+  deps.metrics.record('TokenLifetimeLeftAtRenewal', remaining, 'Seconds');
+  deps.logger.info('token renewed', { secret: secret.name, expiresAt: minted.expiresAt, refreshAt: refreshAt.toISOString(), lifetimeLeftSeconds: Math.round(remaining) });
+
+  const previousState = secret.tags[TOKEN_TAG.refreshState];
+  if (previousState !== undefined && previousState !== 'ok') {
+    await deps.store.setTag(secret.arn, TOKEN_TAG.refreshState, 'ok');
+    await deps.notifier.notify({
+      severity: 'INFO',
+      subject: `[INFO] keyrotor: token ${secret.name} renewed again`,
+      body: `The access token in ${secret.name} was renewed after earlier failures. It is valid until ${minted.expiresAt}. Nothing to do.`,
+    });
+  }
+  return 'renewed';
+}
+
+async function renewalFailed(secret: TokenSecret, current: TokenValue | undefined, error: unknown, deps: RefreshDeps): Promise<void> {
+  const now = deps.now().getTime();
+  const left = current ? Date.parse(current.expiresAt) - now : 0;
+  const state = left > 0 ? 'failing' : 'expired';
+  const reason = error instanceof KeyrotorError ? `${error.name}: ${error.message}` : errorName(error);
+  deps.metrics.count('TokenRenewalFailures');
+  deps.logger.warn('token renewal failed; the stored token is unchanged', { secret: secret.name, state, lifetimeLeftSeconds: Math.round(Math.max(0, left) / 1000), errorName: errorName(error) });
+  if (secret.tags[TOKEN_TAG.refreshState] === state) return; // one alert per state, not one per run
+  await deps.store.setTag(secret.arn, TOKEN_TAG.refreshState, state);
+  const credentialsProblem = error instanceof ProviderAuthError || error instanceof ValidationError;
+  const next = credentialsProblem
+    ? `Check the source secret ${secretSource(secret)} (the OAuth client or API key may have been revoked or changed) and fix it; the refresher retries every run.`
+    : `keyrotor retries on every run (the platform was unavailable or rate limiting). If it persists, check the platform's status.`;
+  await deps.notifier.notify(
+    state === 'failing'
+      ? {
+          severity: 'WARNING',
+          subject: `[WARNING] keyrotor: token ${secret.name} could not be renewed (${humanDuration(left)} left)`,
+          body: `Renewing the access token in ${secret.name} failed (${reason}). The current token stays in place and is valid until ${current?.expiresAt} (${humanDuration(left)} left). ${next}`,
+        }
+      : {
+          severity: 'CRITICAL',
+          subject: `[CRITICAL] keyrotor: token ${secret.name} has expired and could not be renewed`,
+          body: `The access token in ${secret.name} ${current ? `expired at ${current.expiresAt}` : 'is missing'} and renewing it failed (${reason}). Applications reading it are failing now. ${next}`,
+        },
+  );
+}
+
+function secretSource(secret: TokenSecret): string {
+  return secret.tags[TOKEN_TAG.source] ?? '(unknown: the keyrotor:token-source tag is missing)';
+}
+
+/** Validates the refresher's schedule event (EventBridge Scheduler sends an empty object by default). */
+export function parseRefreshEvent(event: unknown): void {
+  const result = z.object({}).loose().safeParse(event ?? {});
+  if (!result.success) throw new ValidationError('refresh event', describeIssues(result.error.issues));
+}
