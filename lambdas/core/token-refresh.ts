@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { PROVIDER_IDS, TAG, TOKEN_GRANTS, TOKEN_TAG } from './contracts';
-import { KeyrotorError, ProviderAuthError, ValidationError } from './errors';
+import { KeyrotorError, ProviderRateLimitError, ProviderUnavailableError, ValidationError } from './errors';
 import { registerSecret } from './redaction';
 import { describeIssues } from './secret-value';
 import type { LoggerPort } from '../ports/logger';
@@ -13,7 +13,12 @@ import type { TokenSecret, TokenStore } from '../ports/token-store';
 export interface RefreshPolicy {
   /** Renew once this fraction of a token's lifetime has passed. @default 0.75 */
   readonly renewAtFraction: number;
-  /** Up to this fraction of the lifetime is added at random, so a fleet does not renew at once. @default 0.1 */
+  /**
+   * Up to this fraction of the lifetime is added at random, so a fleet minted together drifts
+   * apart over its renewals instead of renewing at once. It comes out of the outage a token can
+   * ride out: (1 − renewAtFraction − jitterFraction) × lifetime, less one refresh period.
+   * @default 0.05
+   */
   readonly jitterFraction: number;
   /** The refresher's schedule period: a token that would expire before the next run is renewed now. @default 300_000 */
   readonly windowMs: number;
@@ -21,7 +26,7 @@ export interface RefreshPolicy {
   readonly concurrency: number;
 }
 
-export const DEFAULT_REFRESH_POLICY: RefreshPolicy = { renewAtFraction: 0.75, jitterFraction: 0.1, windowMs: 300_000, concurrency: 4 };
+export const DEFAULT_REFRESH_POLICY: RefreshPolicy = { renewAtFraction: 0.75, jitterFraction: 0.05, windowMs: 300_000, concurrency: 4 };
 
 export interface RefreshDeps {
   readonly store: TokenStore;
@@ -104,7 +109,12 @@ export function refreshAtFor(token: MintedToken, policy: RefreshPolicy, random: 
   return new Date(Math.max(earliest, Math.min(jittered, latest)));
 }
 
-/** Whether a token must be renewed in this run. */
+/**
+ * Whether a token must be renewed in this run: at its planned refresh time, or when it would
+ * expire before the next run. The second rule only bites for a token too short-lived for the
+ * schedule (lifetime under period / (1 − renewAtFraction)); it is then renewed before the
+ * fraction, because a valid token matters more than the floor.
+ */
 export function isDue(token: TokenValue | undefined, now: Date, policy: RefreshPolicy): boolean {
   if (!token) return true;
   const refreshAt = Date.parse(token.refreshAt ?? new Date(Date.parse(token.issuedAt) + (Date.parse(token.expiresAt) - Date.parse(token.issuedAt)) * policy.renewAtFraction).toISOString());
@@ -207,9 +217,11 @@ async function renewalFailed(secret: TokenSecret, current: TokenValue | undefine
   deps.logger.warn('token renewal failed; the stored token is unchanged', { secret: secret.name, state, lifetimeLeftSeconds: Math.round(Math.max(0, left) / 1000), errorName: errorName(error) });
   if (secret.tags[TOKEN_TAG.refreshState] === state) return; // one alert per state, not one per run
   await deps.store.setTag(secret.arn, TOKEN_TAG.refreshState, state);
-  const credentialsProblem = error instanceof ProviderAuthError || error instanceof ValidationError;
+  // Only an outage or rate limiting is the platform's passing problem; any other refusal (rejected
+  // credentials, a scope the client may not have, a malformed source secret) needs a person.
+  const credentialsProblem = !(error instanceof ProviderUnavailableError || error instanceof ProviderRateLimitError);
   const next = credentialsProblem
-    ? `Check the source secret ${secretSource(secret)} (the OAuth client or API key may have been revoked or changed) and fix it; the refresher retries every run.`
+    ? `Check the source secret ${secretSource(secret)} and the token's settings (the OAuth client or API key may have been revoked or changed, or lack a scope) and fix them; the refresher retries every run.`
     : `keyrotor retries on every run (the platform was unavailable or rate limiting). If it persists, check the platform's status.`;
   await deps.notifier.notify(
     state === 'failing'

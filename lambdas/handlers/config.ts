@@ -18,6 +18,14 @@ const rotationEnvironment = ledgerEnvironment.extend({
   KEYROTOR_GRACE_PERIOD_HOURS: z.coerce.number().positive().max(24 * 90),
 });
 
+const refreshEnvironment = z.object({
+  KEYROTOR_ALERTS_TOPIC_ARN: z.string().startsWith('arn:'),
+  KEYROTOR_REFRESH_RATE_MINUTES: z.coerce.number().int().min(1).max(60),
+  KEYROTOR_RENEW_AT_FRACTION: z.coerce.number().min(0.5).max(0.95),
+  KEYROTOR_RENEW_JITTER_FRACTION: z.coerce.number().min(0).max(0.2),
+  KEYROTOR_REFRESH_CONCURRENCY: z.coerce.number().int().min(1).max(20),
+});
+
 function read<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   const result = schema.safeParse(env);
   if (!result.success) throw new ConfigError(describeIssues(result.error.issues), 'Lambda environment');
@@ -32,6 +40,11 @@ export function readRotationEnvironment(env: NodeJS.ProcessEnv = process.env): z
 /** The environment of Lambdas that only write the ledger (the revoker). */
 export function readLedgerEnvironment(env: NodeJS.ProcessEnv = process.env): z.infer<typeof ledgerEnvironment> {
   return read(ledgerEnvironment, env);
+}
+
+/** The token refresher's environment. */
+export function readRefreshEnvironment(env: NodeJS.ProcessEnv = process.env): z.infer<typeof refreshEnvironment> {
+  return read(refreshEnvironment, env);
 }
 
 /** Builds a value on first use, so importing a handler (tests, bundling) needs no environment. */

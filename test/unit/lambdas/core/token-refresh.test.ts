@@ -57,23 +57,23 @@ describe('Function: refreshTokens', () => {
 
   const token = () => JSON.parse(store.value('keyrotor/thrive-prod/token') as string) as { accessToken: string; expiresAt: string; refreshAt: string };
 
-  it('mints a missing token, with a refresh time between 75% and 85% of its lifetime', async () => {
+  it('mints a missing token, with a refresh time between 75% and 80% of its lifetime', async () => {
     const report = await refreshTokens(deps);
     expect(report).toEqual({ renewed: ['keyrotor/thrive-prod/token'], fresh: [], failed: [] });
-    expect(token()).toMatchObject({ accessToken: 'access-token-1-abcdefgh', tokenType: 'Bearer', expiresAt: new Date(T0 + HOUR).toISOString(), refreshAt: new Date(T0 + 0.8 * HOUR).toISOString() });
+    expect(token()).toMatchObject({ accessToken: 'access-token-1-abcdefgh', tokenType: 'Bearer', expiresAt: new Date(T0 + HOUR).toISOString(), refreshAt: new Date(T0 + 0.775 * HOUR).toISOString() });
     expect(minter.calls[0]).toMatchObject({ grant: 'client-credentials', scopes: ['api/read', 'api/write'], clientAuth: 'basic', source: 'keyrotor/thrive-prod/client' });
     expect(metrics.counts.get('TokenRenewals')).toBe(1);
   });
 
   it('leaves a token alone until its refresh time, then renews it once', async () => {
     await refreshTokens(deps);
-    clock = T0 + 0.79 * HOUR;
+    clock = T0 + 0.77 * HOUR;
     expect((await refreshTokens(deps)).fresh).toEqual(['keyrotor/thrive-prod/token']);
-    clock = T0 + 0.8 * HOUR;
+    clock = T0 + 0.775 * HOUR;
     expect((await refreshTokens(deps)).renewed).toEqual(['keyrotor/thrive-prod/token']);
     expect((await refreshTokens(deps)).fresh).toEqual(['keyrotor/thrive-prod/token']);
     expect(store.writes).toHaveLength(2);
-    expect(metrics.records.at(-1)).toEqual({ name: 'TokenLifetimeLeftAtRenewal', value: 0.2 * 3600, unit: 'Seconds' });
+    expect(metrics.records.at(-1)).toEqual({ name: 'TokenLifetimeLeftAtRenewal', value: 0.225 * 3600, unit: 'Seconds' });
   });
 
   it('never overwrites a valid token when renewal fails; alerts once with the time left, then CRITICAL at expiry, then INFO on recovery', async () => {
@@ -141,7 +141,7 @@ describe('Function: refreshAtFor', () => {
         const earliest = T0 + lifetimeSeconds * 1000 * 0.75;
         expect(at).toBeGreaterThanOrEqual(earliest);
         expect(at).toBeLessThanOrEqual(Math.max(earliest, T0 + lifetimeSeconds * 1000 - DEFAULT_REFRESH_POLICY.windowMs));
-        expect(at).toBeLessThanOrEqual(earliest + lifetimeSeconds * 1000 * 0.1 + 1);
+        expect(at).toBeLessThanOrEqual(earliest + lifetimeSeconds * 1000 * DEFAULT_REFRESH_POLICY.jitterFraction + 1);
       }),
     );
   });
@@ -154,6 +154,12 @@ describe('Function: isDue', () => {
     expect(isDue(token, new Date(T0 + 0.7 * HOUR), DEFAULT_REFRESH_POLICY)).toBe(false);
     expect(isDue(token, new Date(T0 + 0.8 * HOUR), DEFAULT_REFRESH_POLICY)).toBe(true);
     expect(isDue({ ...token, refreshAt: new Date(T0 + 2 * HOUR).toISOString() }, new Date(T0 + HOUR - 60_000), DEFAULT_REFRESH_POLICY)).toBe(true);
+  });
+  it('renews a token too short-lived for the schedule before the fraction rather than let it expire', () => {
+    const short = { accessToken: 'a', tokenType: 'Bearer', issuedAt: new Date(T0).toISOString(), expiresAt: new Date(T0 + 12 * 60_000).toISOString() };
+    // 75% is minute 9, but the run after minute 7 comes at minute 12, when it has expired
+    expect(isDue(short, new Date(T0 + 7 * 60_000), DEFAULT_REFRESH_POLICY)).toBe(true);
+    expect(isDue(short, new Date(T0 + 6 * 60_000), DEFAULT_REFRESH_POLICY)).toBe(false);
   });
 });
 

@@ -1,0 +1,54 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { parseRefreshEvent, refreshTokens, type RefreshDeps, type RefreshReport } from '../core/token-refresh';
+import { createLogger, loggerPort } from '../adapters/logger';
+import { metricsPort } from '../adapters/powertools-metrics';
+import { SecretsManagerTokenStore } from '../adapters/secrets-manager-token-store';
+import { SnsNotifier } from '../adapters/sns-notifier';
+import { createTokenMinter } from '../providers/token-minters';
+import { lazily, readRefreshEnvironment } from './config';
+import { reportErrors } from './middleware/report-errors';
+
+/**
+ * The token refresher: run by an EventBridge Scheduler schedule (every few minutes), renews
+ * every access token that is due and writes it to its token secret. Reserved concurrency 1
+ * keeps one run, and so one renewal per token, in flight.
+ */
+export function createRefreshHandler(deps: RefreshDeps | (() => RefreshDeps), logger = createLogger('keyrotor-refresh-tokens'), metrics?: Metrics) {
+  const resolve = typeof deps === 'function' ? deps : () => deps;
+  const handler = middy(async (event: unknown): Promise<RefreshReport> => {
+    parseRefreshEvent(event);
+    return refreshTokens(resolve());
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(reportErrors(logger));
+  return metrics ? handler.use(logMetrics(metrics)) : handler;
+}
+
+const logger = createLogger('keyrotor-refresh-tokens');
+const metrics = new Metrics({ serviceName: 'keyrotor-refresh-tokens' });
+
+export const handler = createRefreshHandler(
+  lazily((): RefreshDeps => {
+    const env = readRefreshEnvironment();
+    return {
+      store: new SecretsManagerTokenStore(),
+      // A token request is cheap to repeat; keep a run well inside the function's timeout.
+      minter: createTokenMinter({ timeoutMs: 10_000, maxRetryAfterMs: 30_000 }),
+      notifier: new SnsNotifier(env.KEYROTOR_ALERTS_TOPIC_ARN),
+      metrics: metricsPort(metrics),
+      logger: loggerPort(logger),
+      policy: {
+        renewAtFraction: env.KEYROTOR_RENEW_AT_FRACTION,
+        jitterFraction: env.KEYROTOR_RENEW_JITTER_FRACTION,
+        windowMs: env.KEYROTOR_REFRESH_RATE_MINUTES * 60_000,
+        concurrency: env.KEYROTOR_REFRESH_CONCURRENCY,
+      },
+      now: () => new Date(),
+    };
+  }),
+  logger,
+  metrics,
+);
