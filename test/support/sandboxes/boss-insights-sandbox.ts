@@ -15,9 +15,21 @@
  *
  * Not simulated: pagination of the list, scope names beyond non-empty strings, key deletion.
  */
-import { randomBytes, randomInt } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  checkFailNextArguments,
+  FailureQueue,
+  FixedWindowRateLimiter,
+  randomAlphanumeric,
+  readBody,
+  replyToFailure,
+  requestTarget,
+  sendReply,
+  startLoopbackServer,
+  type InjectedFailure as BaseInjectedFailure,
+  type JsonReply,
+} from './sandbox-http';
 
 /** One request as the sandbox saw it. Never holds an API key or the account key. */
 export interface BossInsightsRecordedRequest {
@@ -107,7 +119,6 @@ export interface BossInsightsSandbox {
   close(): Promise<void>;
 }
 
-const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const API_KEYS_PATH = '/api/admin/api-keys';
 const ADMIN_SCOPE = 'admin';
 const MAX_BODY_BYTES = 64 * 1024;
@@ -116,17 +127,9 @@ interface StoredKey extends BossInsightsSandboxKey {
   key: string;
 }
 
-interface InjectedFailure {
-  status: 500 | 502 | 503 | 429;
-  retryAfterSeconds: number | undefined;
+interface InjectedFailure extends BaseInjectedFailure {
   method: string | undefined;
   afterProcessing: boolean;
-}
-
-interface Reply {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
 }
 
 const INJECTED: Record<500 | 502 | 503, { code: string; message: string }> = {
@@ -135,18 +138,12 @@ const INJECTED: Record<500 | 502 | 503, { code: string; message: string }> = {
   503: { code: 'service_unavailable', message: 'Service temporarily unavailable.' },
 };
 
-function randomText(length: number): string {
-  let out = '';
-  for (let i = 0; i < length; i += 1) out += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
-  return out;
-}
-
-function errorReply(status: number, code: string, message: string, headers?: Record<string, string>): Reply {
+function errorReply(status: number, code: string, message: string, headers?: Record<string, string>): JsonReply {
   return { status, body: { error: { code, message } }, ...(headers ? { headers } : {}) };
 }
 
-const UNAUTHORIZED = (): Reply => errorReply(401, 'unauthorized', 'Invalid API key or account key.');
-const FORBIDDEN = (): Reply => errorReply(403, 'forbidden', `This API key does not have the "${ADMIN_SCOPE}" scope.`);
+const UNAUTHORIZED = (): JsonReply => errorReply(401, 'unauthorized', 'Invalid API key or account key.');
+const FORBIDDEN = (): JsonReply => errorReply(403, 'forbidden', `This API key does not have the "${ADMIN_SCOPE}" scope.`);
 
 function publicRecord(stored: StoredKey): BossInsightsSandboxKey {
   return { id: stored.id, name: stored.name, scopes: [...stored.scopes], active: stored.active, createdAt: stored.createdAt };
@@ -158,7 +155,7 @@ function isScopeList(value: unknown): value is string[] {
 
 /** Starts a sandbox on `127.0.0.1` with a free port. Close it with {@link BossInsightsSandbox.close}. */
 export async function startBossInsightsSandbox(options: BossInsightsSandboxOptions = {}): Promise<BossInsightsSandbox> {
-  const accountKey = options.accountKey ?? randomText(24);
+  const accountKey = options.accountKey ?? randomAlphanumeric(24);
   const rateLimit = options.rateLimit ?? 600;
   const rateWindowMs = options.rateWindowMs ?? 60_000;
   const now = options.now ?? Date.now;
@@ -167,10 +164,9 @@ export async function startBossInsightsSandbox(options: BossInsightsSandboxOptio
   if (accountKey.length === 0) throw new RangeError('accountKey must not be empty');
 
   const keys: StoredKey[] = [];
-  const injected: InjectedFailure[] = [];
+  const failures = new FailureQueue<InjectedFailure>();
   const recorded: BossInsightsRecordedRequest[] = [];
-  let windowStart: number | undefined;
-  let windowCount = 0;
+  const limiter = new FixedWindowRateLimiter(rateLimit, rateWindowMs);
 
   const createKey = (name: string, scopes: string[], active: boolean): StoredKey => {
     const stored: StoredKey = {
@@ -179,23 +175,13 @@ export async function startBossInsightsSandbox(options: BossInsightsSandboxOptio
       scopes: [...scopes],
       active,
       createdAt: new Date(now()).toISOString(),
-      key: randomText(40),
+      key: randomAlphanumeric(40),
     };
     keys.push(stored);
     return stored;
   };
 
-  /** Counts the request in the current fixed window and returns the rate-limit view of it. */
-  const countRequest = (at: number) => {
-    if (windowStart === undefined || at >= windowStart + rateWindowMs) {
-      windowStart = at;
-      windowCount = 0;
-    }
-    windowCount += 1;
-    return { exceeded: windowCount > rateLimit, retryAfterSeconds: Math.max(1, Math.ceil((windowStart + rateWindowMs - at) / 1000)) };
-  };
-
-  const rateLimited = (retryAfterSeconds: number): Reply =>
+  const rateLimited = (retryAfterSeconds: number): JsonReply =>
     errorReply(429, 'rate_limited', `Too many requests. Retry after ${retryAfterSeconds} seconds.`, { 'Retry-After': String(retryAfterSeconds) });
 
   /** The live key that Basic credentials (key as user name, empty password) and the Account-Key header name, if any. */
@@ -211,7 +197,7 @@ export async function startBossInsightsSandbox(options: BossInsightsSandboxOptio
     return stored?.active ? stored : undefined;
   };
 
-  const route = (method: string, path: string, caller: StoredKey | undefined, body: unknown, bodyError: string | undefined): Reply => {
+  const route = (method: string, path: string, caller: StoredKey | undefined, body: unknown, bodyError: string | undefined): JsonReply => {
     const idMatch = path.startsWith(`${API_KEYS_PATH}/`) ? /^\/api\/admin\/api-keys\/([^/]+)\/?$/.exec(path) : null;
     const isCollection = path === API_KEYS_PATH || path === `${API_KEYS_PATH}/`;
     if (!isCollection && !idMatch) return errorReply(404, 'not_found', `No route for ${path}.`);
@@ -264,9 +250,8 @@ export async function startBossInsightsSandbox(options: BossInsightsSandboxOptio
 
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string | undefined): void => {
     const at = now();
-    const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
-    const method = req.method ?? 'GET';
-    const rate = countRequest(at);
+    const { method, url } = requestTarget(req);
+    const rate = limiter.count(at);
 
     let body: unknown;
     let bodyError: string | undefined;
@@ -280,20 +265,17 @@ export async function startBossInsightsSandbox(options: BossInsightsSandboxOptio
       }
     }
 
-    const carryOut = (): Reply => {
+    const carryOut = (): JsonReply => {
       const accountKeyHeader = req.headers['account-key'];
       const caller = authenticate(req.headers.authorization, typeof accountKeyHeader === 'string' ? accountKeyHeader : undefined);
       return route(method, url.pathname, caller, body, bodyError);
     };
-    let reply: Reply;
-    const failureIndex = injected.findIndex((candidate) => candidate.method === undefined || candidate.method === method);
-    const failure = failureIndex === -1 ? undefined : injected.splice(failureIndex, 1)[0];
-    if (failure?.status === 429) {
-      reply = rateLimited(failure.retryAfterSeconds ?? 1);
-    } else if (failure) {
-      if (failure.afterProcessing) carryOut();
-      const { code, message } = INJECTED[failure.status];
-      reply = errorReply(failure.status, code, message, failure.retryAfterSeconds === undefined ? undefined : { 'Retry-After': String(failure.retryAfterSeconds) });
+    let reply: JsonReply;
+    const failure = failures.take((candidate) => candidate.method === undefined || candidate.method === method);
+    if (failure) {
+      // afterProcessing: the request is carried out and only its answer replaced (a 429 is never processed).
+      if (failure.afterProcessing && failure.status !== 429) carryOut();
+      reply = replyToFailure(failure, rateLimited, (status) => errorReply(status, INJECTED[status].code, INJECTED[status].message));
     } else if (rate.exceeded) {
       reply = rateLimited(rate.retryAfterSeconds);
     } else {
@@ -311,45 +293,16 @@ export async function startBossInsightsSandbox(options: BossInsightsSandboxOptio
       at,
     });
 
-    const payload = JSON.stringify(reply.body);
-    res.writeHead(reply.status, {
-      'Content-Type': 'application/json',
-      'Content-Length': String(Buffer.byteLength(payload)),
-      ...reply.headers,
-    });
-    res.end(payload);
+    sendReply(res, reply);
   };
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => {
-      try {
-        handle(req, res, tooLarge ? undefined : Buffer.concat(chunks).toString('utf8'));
-      } catch (error) {
-        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'internal_error', message: `Sandbox failure: ${(error as Error).message}` } }));
-      }
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
+  const server = await startLoopbackServer(
+    async (req, res) => handle(req, res, (await readBody(req, MAX_BODY_BYTES))?.toString('utf8')),
+    (error) => ({ error: { code: 'internal_error', message: `Sandbox failure: ${(error as Error).message}` } }),
+  );
 
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: server.baseUrl,
     accountKey,
     get requests(): readonly BossInsightsRecordedRequest[] {
       return recorded.map((request) => ({ ...request, ...(request.body ? { body: { ...request.body } } : {}) }));
@@ -363,28 +316,15 @@ export async function startBossInsightsSandbox(options: BossInsightsSandboxOptio
       return keys.map(publicRecord);
     },
     failNext(count, status, retryAfterSeconds, failOptions = {}) {
-      if (!Number.isInteger(count) || count < 0) throw new RangeError('failNext: count must be a non-negative integer');
-      if (![500, 502, 503, 429].includes(status)) throw new RangeError('failNext: status must be 500, 502, 503 or 429');
-      if (retryAfterSeconds !== undefined && (!Number.isInteger(retryAfterSeconds) || retryAfterSeconds < 0)) {
-        throw new RangeError('failNext: retryAfterSeconds must be a non-negative integer');
-      }
+      checkFailNextArguments(count, status, retryAfterSeconds);
       if (failOptions.method !== undefined && !['GET', 'POST', 'PATCH'].includes(failOptions.method)) {
         throw new RangeError('failNext: method must be GET, POST or PATCH');
       }
-      for (let i = 0; i < count; i += 1) {
-        injected.push({ status, retryAfterSeconds, method: failOptions.method, afterProcessing: failOptions.afterProcessing ?? false });
-      }
+      failures.add(count, { status, retryAfterSeconds, method: failOptions.method, afterProcessing: failOptions.afterProcessing ?? false });
     },
     resetRateLimit() {
-      windowStart = undefined;
-      windowCount = 0;
+      limiter.reset();
     },
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: () => server.close(),
   };
 }

@@ -23,8 +23,19 @@
  *   such a request uses up no nonce and changes nothing.
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  FailureQueue,
+  FixedWindowRateLimiter,
+  readBody,
+  replyToFailure,
+  requestTarget,
+  sendReply,
+  startLoopbackServer,
+  tooManyRequests,
+  type InjectedFailure as BaseInjectedFailure,
+  type JsonReply,
+} from './sandbox-http';
 
 /** One request as the sandbox saw it. Never holds a private key, a signature or an access token. */
 export interface ImburseRecordedRequest {
@@ -143,16 +154,11 @@ interface StoredToken {
   expires: number;
 }
 
-interface InjectedFailure {
-  status: 500 | 502 | 503 | 429;
-  retryAfterSeconds: number | undefined;
+interface InjectedFailure extends BaseInjectedFailure {
   filter: FailureFilter | undefined;
 }
 
-interface Reply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
+interface Reply extends JsonReply {
   errorCode?: string;
 }
 
@@ -187,10 +193,9 @@ export async function startImburseSandbox(options: ImburseSandboxOptions = {}): 
 
   const keys = new Map<string, StoredKey>();
   const tokens = new Map<string, StoredToken>();
-  const injected: InjectedFailure[] = [];
+  const failures = new FailureQueue<InjectedFailure>();
   const recorded: ImburseRecordedRequest[] = [];
-  let windowStart: number | undefined;
-  let windowCount = 0;
+  const limiter = new FixedWindowRateLimiter(rateLimit, rateWindowMs);
   let generatedNames = 0;
 
   const errorBody = (errorCode: string, message: string) => ({
@@ -323,36 +328,22 @@ export async function startImburseSandbox(options: ImburseSandboxOptions = {}): 
     return fail(404, 'NotFound', `No route for ${method} ${path}.`);
   };
 
-  const countRequest = (at: number): { exceeded: boolean; retryAfterSeconds: number } => {
-    if (windowStart === undefined || at >= windowStart + rateWindowMs) {
-      windowStart = at;
-      windowCount = 0;
-    }
-    windowCount += 1;
-    return { exceeded: windowCount > rateLimit, retryAfterSeconds: Math.max(1, Math.ceil((windowStart + rateWindowMs - at) / 1000)) };
-  };
-
   const rateLimited = (retryAfterSeconds: number): Reply => ({
-    status: 429,
-    headers: { 'Retry-After': String(retryAfterSeconds) },
-    body: errorBody('RateLimited', `Too many requests. Retry after ${retryAfterSeconds} seconds.`),
+    ...tooManyRequests(retryAfterSeconds, errorBody('RateLimited', `Too many requests. Retry after ${retryAfterSeconds} seconds.`)),
     errorCode: 'RateLimited',
   });
 
-  const takeFailure = (method: string, path: string): InjectedFailure | undefined => {
-    const index = injected.findIndex(({ filter }) => {
+  const takeFailure = (method: string, path: string): InjectedFailure | undefined =>
+    failures.take(({ filter }) => {
       if (filter === undefined) return true;
       if (filter.method !== undefined && filter.method.toUpperCase() !== method) return false;
       if (filter.path === undefined) return true;
       return typeof filter.path === 'string' ? filter.path === path : filter.path.test(path);
     });
-    return index === -1 ? undefined : injected.splice(index, 1)[0];
-  };
 
   const handle = (req: IncomingMessage, body: Buffer | undefined, res: ServerResponse): void => {
     const at = now();
-    const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
-    const method = req.method ?? 'GET';
+    const { method, url } = requestTarget(req);
     const authorization = req.headers.authorization;
     const hmac = authorization === undefined ? undefined : HMAC_HEADER.exec(authorization);
     const record: ImburseRecordedRequest = {
@@ -363,16 +354,15 @@ export async function startImburseSandbox(options: ImburseSandboxOptions = {}): 
       status: 0,
       at,
     };
-    const rate = countRequest(at);
+    const rate = limiter.count(at);
     const failure = takeFailure(method, url.pathname);
 
     let reply: Reply;
-    if (failure?.status === 429) {
-      reply = rateLimited(failure.retryAfterSeconds ?? 1);
-    } else if (failure) {
-      const [errorCode, message] = INJECTED[failure.status];
-      reply = { status: failure.status, body: errorBody(errorCode, message), errorCode };
-      if (failure.retryAfterSeconds !== undefined) reply.headers = { 'Retry-After': String(failure.retryAfterSeconds) };
+    if (failure) {
+      reply = replyToFailure(failure, rateLimited, (status) => {
+        const [errorCode, message] = INJECTED[status];
+        return { status, body: errorBody(errorCode, message), errorCode };
+      });
     } else if (rate.exceeded) {
       reply = rateLimited(rate.retryAfterSeconds);
     } else if (body === undefined) {
@@ -390,50 +380,16 @@ export async function startImburseSandbox(options: ImburseSandboxOptions = {}): 
     if (reply.errorCode !== undefined) record.errorCode = reply.errorCode;
     recorded.push(record);
 
-    if (reply.body === undefined) {
-      res.writeHead(reply.status, { ...reply.headers });
-      res.end();
-      return;
-    }
-    const payload = JSON.stringify(reply.body);
-    res.writeHead(reply.status, {
-      'Content-Type': 'application/json',
-      'Content-Length': String(Buffer.byteLength(payload)),
-      ...reply.headers,
-    });
-    res.end(payload);
+    sendReply(res, reply);
   };
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => {
-      try {
-        handle(req, tooLarge ? undefined : Buffer.concat(chunks), res);
-      } catch (error) {
-        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify(errorBody('InternalServerError', `Sandbox failure: ${(error as Error).message}`)));
-      }
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
+  const server = await startLoopbackServer(
+    async (req, res) => handle(req, await readBody(req, MAX_BODY_BYTES), res),
+    (error) => errorBody('InternalServerError', `Sandbox failure: ${(error as Error).message}`),
+  );
 
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: server.baseUrl,
     tenantId,
     get requests(): readonly ImburseRecordedRequest[] {
       return recorded.map((request) => ({ ...request, ...(request.created ? { created: { ...request.created } } : {}) }));
@@ -452,20 +408,9 @@ export async function startImburseSandbox(options: ImburseSandboxOptions = {}): 
       return deleteKey(publicKey);
     },
     failNext(count, status, retryAfterSeconds, filter) {
-      if (!Number.isInteger(count) || count < 0) throw new RangeError('failNext: count must be a non-negative integer');
-      if (![500, 502, 503, 429].includes(status)) throw new RangeError('failNext: status must be 500, 502, 503 or 429');
-      if (retryAfterSeconds !== undefined && (!Number.isInteger(retryAfterSeconds) || retryAfterSeconds < 0)) {
-        throw new RangeError('failNext: retryAfterSeconds must be a non-negative integer');
-      }
-      for (let i = 0; i < count; i += 1) injected.push({ status, retryAfterSeconds, filter });
+      failures.add(count, { status, retryAfterSeconds, filter });
     },
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: () => server.close(),
   };
 }
 

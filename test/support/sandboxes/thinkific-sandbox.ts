@@ -10,9 +10,20 @@
  * Only `GET /api/public/v1/users` is implemented: `{"items":[…],"meta":{"pagination":{…}}}` over a fixed list
  * of fake users, with `page` and `limit`.
  */
-import { randomInt } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  FailureQueue,
+  FixedWindowRateLimiter,
+  randomAlphanumeric,
+  recordedQuery,
+  replyToFailure,
+  requestTarget,
+  sendReply,
+  startLoopbackServer,
+  toEpochMs,
+  tooManyRequests,
+  type JsonReply,
+} from './sandbox-http';
 
 /** One request as the sandbox saw it. Never holds a token. */
 export interface ThinkificRecordedRequest {
@@ -71,7 +82,6 @@ export interface ThinkificSandbox {
 }
 
 const TOKEN_PATTERN = /^[\x21-\x7e]{16,4096}$/;
-const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const API_PREFIX = '/api/public/v1';
 const DEFAULT_LIMIT = 25;
 const MAX_LIMIT = 250;
@@ -90,28 +100,9 @@ const USERS = Array.from({ length: 60 }, (_, index) => ({
   created_at: '2026-01-01T00:00:00.000Z',
 }));
 
-interface Reply {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
-
-interface InjectedFailure {
-  status: 500 | 502 | 503 | 429;
-  retryAfterSeconds: number | undefined;
-}
-
 /** Generates a plausible token: 40 random letters and digits. */
 export function makeThinkificToken(): string {
-  let token = '';
-  for (let i = 0; i < 40; i += 1) token += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
-  return token;
-}
-
-function toEpochMs(value: string | Date | number): number {
-  const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : value.getTime();
-  if (Number.isNaN(ms)) throw new TypeError('addToken: expiresAt is not a valid date');
-  return ms;
+  return randomAlphanumeric(40);
 }
 
 /** Starts a sandbox on `127.0.0.1` with a free port. Close it with {@link ThinkificSandbox.close}. */
@@ -122,25 +113,11 @@ export async function startThinkificSandbox(options: ThinkificSandboxOptions = {
 
   /** token → expiry (epoch ms; Infinity for none, -Infinity once removed). */
   const tokens = new Map<string, number>();
-  const injected: InjectedFailure[] = [];
+  const failures = new FailureQueue();
   const recorded: ThinkificRecordedRequest[] = [];
-  let windowStart: number | undefined;
-  let windowCount = 0;
+  const limiter = new FixedWindowRateLimiter(rateLimit, WINDOW_MS);
 
-  const countRequest = (at: number): { exceeded: boolean; retryAfterSeconds: number } => {
-    if (windowStart === undefined || at >= windowStart + WINDOW_MS) {
-      windowStart = at;
-      windowCount = 0;
-    }
-    windowCount += 1;
-    return { exceeded: windowCount > rateLimit, retryAfterSeconds: Math.max(1, Math.ceil((windowStart + WINDOW_MS - at) / 1000)) };
-  };
-
-  const rateLimited = (retryAfterSeconds: number): Reply => ({
-    status: 429,
-    headers: { 'Retry-After': String(retryAfterSeconds) },
-    body: { error: 'Too Many Requests' },
-  });
+  const rateLimited = (retryAfterSeconds: number): JsonReply => tooManyRequests(retryAfterSeconds, { error: 'Too Many Requests' });
 
   const authenticate = (authorization: string | undefined, at: number): boolean => {
     const match = /^Bearer (\S+)$/.exec(authorization ?? '');
@@ -149,7 +126,7 @@ export async function startThinkificSandbox(options: ThinkificSandboxOptions = {
     return expiry !== undefined && at < expiry;
   };
 
-  const route = (method: string, path: string, query: URLSearchParams, authorization: string | undefined, at: number): Reply => {
+  const route = (method: string, path: string, query: URLSearchParams, authorization: string | undefined, at: number): JsonReply => {
     if (!path.startsWith(`${API_PREFIX}/`)) return { status: 404, body: { error: 'Not Found' } };
     if (!authenticate(authorization, at)) return { status: 401, body: UNAUTHORIZED };
     if (path !== `${API_PREFIX}/users`) return { status: 404, body: { error: 'Not Found' } };
@@ -185,52 +162,31 @@ export async function startThinkificSandbox(options: ThinkificSandboxOptions = {
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     req.resume(); // drain any request body
     const at = now();
-    const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
-    const method = req.method ?? 'GET';
-    const rate = countRequest(at);
+    const { method, url } = requestTarget(req);
+    const rate = limiter.count(at);
 
-    let reply: Reply;
-    const failure = injected.shift();
-    if (failure?.status === 429) reply = rateLimited(failure.retryAfterSeconds ?? 1);
-    else if (failure) {
-      reply = { status: failure.status, body: { error: 'Service Unavailable' } };
-      if (failure.retryAfterSeconds !== undefined) reply.headers = { 'Retry-After': String(failure.retryAfterSeconds) };
-    } else if (rate.exceeded) reply = rateLimited(rate.retryAfterSeconds);
-    else reply = route(method, url.pathname, url.searchParams, req.headers.authorization, at);
+    const failure = failures.take();
+    const reply = failure
+      ? replyToFailure(failure, rateLimited, (status) => ({ status, body: { error: 'Service Unavailable' } }))
+      : rate.exceeded
+        ? rateLimited(rate.retryAfterSeconds)
+        : route(method, url.pathname, url.searchParams, req.headers.authorization, at);
 
     recorded.push({
       method,
       path: url.pathname,
-      query: Object.fromEntries([...url.searchParams].map(([name, value]) => [name, tokens.has(value) ? '[REDACTED]' : value])),
+      query: recordedQuery(url.searchParams, (value) => tokens.has(value)),
       authScheme: req.headers.authorization?.split(' ')[0],
       status: reply.status,
       at,
     });
-    const payload = JSON.stringify(reply.body);
-    res.writeHead(reply.status, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)), ...reply.headers });
-    res.end(payload);
+    sendReply(res, reply);
   };
 
-  const server: Server = createServer((req, res) => {
-    try {
-      handle(req, res);
-    } catch {
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ error: 'Internal Server Error' }));
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
+  const server = await startLoopbackServer(handle, () => ({ error: 'Internal Server Error' }));
 
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: server.baseUrl,
     get requests(): readonly ThinkificRecordedRequest[] {
       return recorded.map((request) => ({ ...request, query: { ...request.query } }));
     },
@@ -238,29 +194,17 @@ export async function startThinkificSandbox(options: ThinkificSandboxOptions = {
       if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) {
         throw new TypeError('addToken: malformed Thinkific token (expected 16 to 4096 printable characters without spaces)');
       }
-      tokens.set(token, addOptions.expiresAt === undefined ? Number.POSITIVE_INFINITY : toEpochMs(addOptions.expiresAt));
+      tokens.set(token, addOptions.expiresAt === undefined ? Number.POSITIVE_INFINITY : toEpochMs(addOptions.expiresAt, 'addToken: expiresAt'));
     },
     removeToken(token) {
       tokens.set(token, Number.NEGATIVE_INFINITY);
     },
     failNext(count, status, retryAfterSeconds) {
-      if (!Number.isInteger(count) || count < 0) throw new RangeError('failNext: count must be a non-negative integer');
-      if (![500, 502, 503, 429].includes(status)) throw new RangeError('failNext: status must be 500, 502, 503 or 429');
-      if (retryAfterSeconds !== undefined && (!Number.isInteger(retryAfterSeconds) || retryAfterSeconds < 0)) {
-        throw new RangeError('failNext: retryAfterSeconds must be a non-negative integer');
-      }
-      for (let i = 0; i < count; i += 1) injected.push({ status, retryAfterSeconds });
+      failures.add(count, { status, retryAfterSeconds });
     },
     resetRateLimit() {
-      windowStart = undefined;
-      windowCount = 0;
+      limiter.reset();
     },
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: () => server.close(),
   };
 }

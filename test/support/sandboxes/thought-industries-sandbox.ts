@@ -11,9 +11,19 @@
  * Only `GET /incoming/v2/users` is implemented (a fixed list of fake learners); pagination is not simulated
  * (`pageInfo.cursor` is always `null`).
  */
-import { randomInt } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  FailureQueue,
+  FixedWindowRateLimiter,
+  randomAlphanumeric,
+  recordedQuery,
+  replyToFailure,
+  requestTarget,
+  sendJson,
+  startLoopbackServer,
+  tooManyRequests,
+  type JsonReply,
+} from './sandbox-http';
 
 /** One request as the sandbox saw it. Never holds the API key. */
 export interface RecordedRequest {
@@ -78,7 +88,6 @@ export interface ThoughtIndustriesSandbox {
 
 const KEY_PATTERN = /^ti_(live|test)_[A-Za-z0-9]{16,}$/;
 const KEY_LIKE = /ti_(live|test)_/;
-const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const API_PREFIX = '/incoming/v2';
 const DEFAULT_LIMIT = 25;
 const MAX_LIMIT = 100;
@@ -112,17 +121,6 @@ interface KeyState {
   propagationFailuresLeft: number;
 }
 
-interface InjectedFailure {
-  status: 500 | 502 | 503 | 429;
-  retryAfterSeconds: number | undefined;
-}
-
-interface Reply {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
-
 const INJECTED_BODIES: Record<500 | 502 | 503, { error: string; message: string }> = {
   500: { error: 'internal_error', message: 'An unexpected error occurred.' },
   502: { error: 'bad_gateway', message: 'Bad gateway.' },
@@ -131,10 +129,7 @@ const INJECTED_BODIES: Record<500 | 502 | 503, { error: string; message: string 
 
 /** Generates a well-formed key, e.g. `makeThoughtIndustriesKey('production')` → `'ti_live_'` + 24 random alphanumerics. */
 export function makeThoughtIndustriesKey(environment: 'production' | 'sandbox'): string {
-  const prefix = environment === 'production' ? 'ti_live_' : 'ti_test_';
-  let suffix = '';
-  for (let i = 0; i < 24; i += 1) suffix += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
-  return prefix + suffix;
+  return (environment === 'production' ? 'ti_live_' : 'ti_test_') + randomAlphanumeric(24);
 }
 
 /** Starts a sandbox on `127.0.0.1` with a free port. Close it with {@link ThoughtIndustriesSandbox.close}. */
@@ -146,35 +141,12 @@ export async function startThoughtIndustriesSandbox(options: ThoughtIndustriesSa
   if (!Number.isFinite(rateWindowMs) || rateWindowMs <= 0) throw new RangeError('rateWindowMs must be a positive number');
 
   const keys = new Map<string, KeyState>();
-  const injected: InjectedFailure[] = [];
+  const failures = new FailureQueue();
   const recorded: RecordedRequest[] = [];
-  let windowStart: number | undefined;
-  let windowCount = 0;
+  const limiter = new FixedWindowRateLimiter(rateLimit, rateWindowMs);
 
-  /** Counts the request in the current fixed window and returns the rate-limit view of it. */
-  const countRequest = (at: number) => {
-    if (windowStart === undefined || at >= windowStart + rateWindowMs) {
-      windowStart = at;
-      windowCount = 0;
-    }
-    windowCount += 1;
-    const windowEnd = windowStart + rateWindowMs;
-    return {
-      exceeded: windowCount > rateLimit,
-      retryAfterSeconds: Math.max(1, Math.ceil((windowEnd - at) / 1000)),
-      headers: {
-        'X-RateLimit-Limit': String(rateLimit),
-        'X-RateLimit-Remaining': String(Math.max(0, rateLimit - windowCount)),
-        'X-RateLimit-Reset': String(Math.ceil(windowEnd / 1000)),
-      },
-    };
-  };
-
-  const rateLimited = (retryAfterSeconds: number): Reply => ({
-    status: 429,
-    headers: { 'Retry-After': String(retryAfterSeconds) },
-    body: { error: 'rate_limited', message: `Too many requests. Retry after ${retryAfterSeconds} seconds.` },
-  });
+  const rateLimited = (retryAfterSeconds: number): JsonReply =>
+    tooManyRequests(retryAfterSeconds, { error: 'rate_limited', message: `Too many requests. Retry after ${retryAfterSeconds} seconds.` });
 
   /** True when the Authorization header carries a known, live key that has propagated. */
   const authenticate = (authorization: string | undefined): boolean => {
@@ -192,7 +164,7 @@ export async function startThoughtIndustriesSandbox(options: ThoughtIndustriesSa
     return true;
   };
 
-  const route = (method: string, path: string, query: URLSearchParams, authorization: string | undefined): Reply => {
+  const route = (method: string, path: string, query: URLSearchParams, authorization: string | undefined): JsonReply => {
     if (path !== API_PREFIX && !path.startsWith(`${API_PREFIX}/`)) {
       return { status: 404, body: { error: 'not_found', message: `No route for ${path}.` } };
     }
@@ -224,64 +196,42 @@ export async function startThoughtIndustriesSandbox(options: ThoughtIndustriesSa
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     req.resume(); // drain any request body
     const at = now();
-    const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
-    const method = req.method ?? 'GET';
-    const rate = countRequest(at);
+    const { method, url } = requestTarget(req);
+    const rate = limiter.count(at);
 
-    let reply: Reply;
-    const failure = injected.shift();
-    if (failure?.status === 429) {
-      reply = rateLimited(failure.retryAfterSeconds ?? 1);
-    } else if (failure) {
-      reply = { status: failure.status, body: INJECTED_BODIES[failure.status] };
-      if (failure.retryAfterSeconds !== undefined) reply.headers = { 'Retry-After': String(failure.retryAfterSeconds) };
-    } else if (rate.exceeded) {
-      reply = rateLimited(rate.retryAfterSeconds);
-    } else {
-      reply = route(method, url.pathname, url.searchParams, req.headers.authorization);
-    }
+    // An injected failure comes first, then the rate limit, then routing (which checks the path before the key).
+    const failure = failures.take();
+    const reply: JsonReply = failure
+      ? replyToFailure(failure, rateLimited, (status) => ({ status, body: INJECTED_BODIES[status] }))
+      : rate.exceeded
+        ? rateLimited(rate.retryAfterSeconds)
+        : route(method, url.pathname, url.searchParams, req.headers.authorization);
 
-    const query: Record<string, string> = {};
-    for (const [name, value] of url.searchParams) query[name] = KEY_LIKE.test(value) ? '[REDACTED]' : value;
     recorded.push({
       method,
       path: url.pathname,
-      query,
+      query: recordedQuery(url.searchParams, (value) => KEY_LIKE.test(value)),
       hasAuthorization: req.headers.authorization !== undefined,
       status: reply.status,
       at,
     });
 
-    const payload = JSON.stringify(reply.body);
-    res.writeHead(reply.status, {
-      'Content-Type': 'application/json',
-      'Content-Length': String(Buffer.byteLength(payload)),
-      ...rate.headers,
+    // Every response carries the documented X-RateLimit-* headers.
+    sendJson(res, reply.status, reply.body, {
+      'X-RateLimit-Limit': String(rateLimit),
+      'X-RateLimit-Remaining': String(rate.remaining),
+      'X-RateLimit-Reset': String(Math.ceil(rate.windowEndMs / 1000)),
       ...reply.headers,
     });
-    res.end(payload);
   };
 
-  const server: Server = createServer((req, res) => {
-    try {
-      handle(req, res);
-    } catch (error) {
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ error: 'internal_error', message: `Sandbox failure: ${(error as Error).message}` }));
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
+  const server = await startLoopbackServer(handle, (error) => ({
+    error: 'internal_error',
+    message: `Sandbox failure: ${(error as Error).message}`,
+  }));
 
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: server.baseUrl,
     get requests(): readonly RecordedRequest[] {
       return recorded.map((request) => ({ ...request, query: { ...request.query } }));
     },
@@ -301,23 +251,11 @@ export async function startThoughtIndustriesSandbox(options: ThoughtIndustriesSa
       else keys.set(apiKey, { revoked: true, propagationFailuresLeft: 0 });
     },
     failNext(count, status, retryAfterSeconds) {
-      if (!Number.isInteger(count) || count < 0) throw new RangeError('failNext: count must be a non-negative integer');
-      if (![500, 502, 503, 429].includes(status)) throw new RangeError('failNext: status must be 500, 502, 503 or 429');
-      if (retryAfterSeconds !== undefined && (!Number.isInteger(retryAfterSeconds) || retryAfterSeconds < 0)) {
-        throw new RangeError('failNext: retryAfterSeconds must be a non-negative integer');
-      }
-      for (let i = 0; i < count; i += 1) injected.push({ status, retryAfterSeconds });
+      failures.add(count, { status, retryAfterSeconds });
     },
     resetRateLimit() {
-      windowStart = undefined;
-      windowCount = 0;
+      limiter.reset();
     },
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: () => server.close(),
   };
 }

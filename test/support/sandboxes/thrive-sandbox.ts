@@ -13,9 +13,22 @@
  *   answers `200` with a GraphQL `UNAUTHENTICATED` error (or `401`, see {@link ThriveSandboxOptions.rejectAdminTokensWith});
  *   a missing or non-Bearer `Authorization` header always answers `401`.
  */
-import { randomInt, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  FailureQueue,
+  randomAlphanumeric,
+  readBody,
+  recordedQuery,
+  replyToFailure,
+  requestTarget,
+  sendReply,
+  startLoopbackServer,
+  toEpochMs,
+  tooManyRequests,
+  type InjectedFailure,
+  type JsonReply,
+} from './sandbox-http';
 
 /** One request as the sandbox saw it. Never holds a key, an admin token or a request body. */
 export interface ThriveRecordedRequest {
@@ -98,7 +111,6 @@ export interface ThriveSandbox {
 /** The mutation as Thrive documents it; a query is accepted when it matches up to whitespace. */
 const DOCUMENTED_MUTATION = 'mutation { generateApiKey(tokenType: "permanent", services: ["api-service"]) { validUntil, apiKey } }';
 const KEY_PATTERN = /^[\x21-\x7e]{8,1024}$/;
-const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const ADMIN_TOKEN_TTL_MS = 60 * 60_000;
 const KEY_LIFETIME_MS = 365 * 24 * 60 * 60_000;
 const MAX_BODY_BYTES = 65_536;
@@ -113,12 +125,6 @@ function fakeUserId(index: number): string {
   return `00000000-0000-4000-8000-${String(index + 1).padStart(12, '0')}`;
 }
 
-function randomAlphanumeric(length: number): string {
-  let out = '';
-  for (let i = 0; i < length; i += 1) out += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
-  return out;
-}
-
 /** Generates a plausible Thrive API key: 48 random letters and digits. */
 export function makeThriveApiKey(): string {
   return randomAlphanumeric(48);
@@ -129,22 +135,8 @@ function normaliseQuery(query: string): string {
   return query.replace(/\s+/g, ' ').replace(/\s*([{}()[\]:,])\s*/g, '$1').trim();
 }
 
-function toEpochMs(value: string | Date | number, what: string): number {
-  const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : value.getTime();
-  if (Number.isNaN(ms)) throw new TypeError(`${what} is not a valid date`);
-  return ms;
-}
-
-interface Reply {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
+interface Reply extends JsonReply {
   graphqlErrorCode?: string;
-}
-
-interface InjectedFailure {
-  status: 500 | 502 | 503 | 429;
-  retryAfterSeconds: number | undefined;
 }
 
 const graphqlError = (status: number, code: string, message: string): Reply => ({
@@ -164,7 +156,7 @@ export async function startThriveSandbox(options: ThriveSandboxOptions = {}): Pr
   const apiKeys = new Map<string, number>();
   /** admin token → its session. */
   const sessions = new Map<string, { correlationId: string; expiresAt: number }>();
-  const injected: InjectedFailure[] = [];
+  const failures = new FailureQueue();
   const recorded: ThriveRecordedRequest[] = [];
   let generatedKeyCount = 0;
 
@@ -226,25 +218,29 @@ export async function startThriveSandbox(options: ThriveSandboxOptions = {}): Pr
     return { status: 200, body: { data: { generateApiKey: { validUntil: new Date(validUntil).toISOString(), apiKey } } } };
   };
 
+  /** An injected failure; Thrive documents no rate limit, so the sandbox has none of its own. */
+  const injectedReply = (failure: InjectedFailure): Reply =>
+    replyToFailure<Reply>(
+      failure,
+      (retryAfterSeconds) => tooManyRequests(retryAfterSeconds, { message: 'Too Many Requests' }),
+      (status) => ({ status, body: { message: 'Service Unavailable' } }),
+    );
+
   const handle = (req: IncomingMessage, res: ServerResponse, body: string): void => {
     const at = now();
-    const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
-    const method = req.method ?? 'GET';
+    const { method, url } = requestTarget(req);
 
     let reply: Reply;
-    const failure = injected.shift();
-    if (failure) {
-      reply = { status: failure.status, body: { message: failure.status === 429 ? 'Too Many Requests' : 'Service Unavailable' } };
-      const retryAfter = failure.retryAfterSeconds ?? (failure.status === 429 ? 1 : undefined);
-      if (retryAfter !== undefined) reply.headers = { 'Retry-After': String(retryAfter) };
-    } else if (url.pathname === '/tenants') reply = tenants(method, req.headers, body, at);
+    const failure = failures.take();
+    if (failure) reply = injectedReply(failure);
+    else if (url.pathname === '/tenants') reply = tenants(method, req.headers, body, at);
     else if (url.pathname.startsWith('/rest/')) reply = rest(method, url.pathname, url.searchParams, req.headers.authorization, at);
     else reply = { status: 404, body: { message: 'Not Found' } };
 
     recorded.push({
       method,
       path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
+      query: recordedQuery(url.searchParams),
       authScheme: req.headers.authorization?.split(' ')[0],
       hasCorrelationId: req.headers['correlation-id'] !== undefined,
       contentType: req.headers['content-type'],
@@ -252,42 +248,23 @@ export async function startThriveSandbox(options: ThriveSandboxOptions = {}): Pr
       ...(reply.graphqlErrorCode === undefined ? {} : { graphqlErrorCode: reply.graphqlErrorCode }),
       at,
     });
-    const payload = JSON.stringify(reply.body);
-    res.writeHead(reply.status, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)), ...reply.headers });
-    res.end(payload);
+    sendReply(res, reply);
   };
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      try {
-        if (size > MAX_BODY_BYTES) {
-          res.writeHead(413, { 'Content-Type': 'application/json' });
-          res.end(JSON.stringify({ message: 'Payload Too Large' }));
-          return;
-        }
-        handle(req, res, Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ message: 'Internal Server Error' }));
+  const server = await startLoopbackServer(
+    async (req, res) => {
+      const body = await readBody(req, MAX_BODY_BYTES);
+      if (body === undefined) {
+        // Answered before anything else: not recorded, and no injected failure is used up.
+        res.writeHead(413, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Payload Too Large' }));
+        return;
       }
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const baseUrl = `http://127.0.0.1:${port}`;
-  let closing: Promise<void> | undefined;
+      handle(req, res, body.toString('utf8'));
+    },
+    () => ({ message: 'Internal Server Error' }),
+  );
+  const { baseUrl } = server;
 
   return {
     baseUrl,
@@ -317,19 +294,8 @@ export async function startThriveSandbox(options: ThriveSandboxOptions = {}): Pr
       apiKeys.set(apiKey, Number.NEGATIVE_INFINITY);
     },
     failNext(count, status, retryAfterSeconds) {
-      if (!Number.isInteger(count) || count < 0) throw new RangeError('failNext: count must be a non-negative integer');
-      if (![500, 502, 503, 429].includes(status)) throw new RangeError('failNext: status must be 500, 502, 503 or 429');
-      if (retryAfterSeconds !== undefined && (!Number.isInteger(retryAfterSeconds) || retryAfterSeconds < 0)) {
-        throw new RangeError('failNext: retryAfterSeconds must be a non-negative integer');
-      }
-      for (let i = 0; i < count; i += 1) injected.push({ status, retryAfterSeconds });
+      failures.add(count, { status, retryAfterSeconds });
     },
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: () => server.close(),
   };
 }
