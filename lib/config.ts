@@ -1,6 +1,6 @@
 /**
- * Deploy-time configuration of keyrotor: which credentials it manages, who hears about problems,
- * and how long a replaced key stays alive.
+ * Deploy-time configuration of keyrotor: which credentials it manages, which access tokens it
+ * keeps fresh, who hears about problems, and how long a replaced key stays alive.
  *
  * The file is JSON (see `keyrotor.config.json`). {@link parseConfig} reports every problem at
  * once, each naming the field path (`credentials[1].baseUrl: must use https:// …`), so a person
@@ -9,8 +9,9 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { baseUrlProblem, normaliseBaseUrl } from '../lambdas/core/base-url';
-import { ENVIRONMENTS, PROVIDER_IDS, type Environment, type ProviderId } from '../lambdas/core/contracts';
+import { ENVIRONMENTS, PROVIDER_IDS, TAG, TOKEN_GRANTS, TOKEN_TAG, type Environment, type ProviderId, type TokenGrant } from '../lambdas/core/contracts';
 import { ConfigError } from '../lambdas/core/errors';
+import { TENANT_ID_SHAPE } from '../lambdas/providers/thrive';
 
 /**
  * Providers this release can rotate end to end: every provider keyrotor knows. A provider id is
@@ -45,6 +46,39 @@ export const DEFAULT_READER_CACHE_TTL_SECONDS = 300;
 /** Secrets Manager tag values: at most 256 characters from this set. The base URL is stored in a tag. */
 const TAG_VALUE_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
+/**
+ * The platforms whose short-lived access tokens keyrotor regenerates, and the one grant each
+ * mints them with: an OAuth 2.0 client_credentials exchange, or Imburse's HMAC-signed exchange
+ * of a managed tenant key.
+ */
+export const TOKEN_GRANT_BY_PROVIDER = {
+  'thought-industries': 'client-credentials',
+  thrive: 'client-credentials',
+  imburse: 'imburse-hmac',
+} as const satisfies Partial<Record<ProviderId, TokenGrant>>;
+export type TokenProviderId = keyof typeof TOKEN_GRANT_BY_PROVIDER;
+export const TOKEN_PROVIDER_IDS = Object.keys(TOKEN_GRANT_BY_PROVIDER) as readonly TokenProviderId[];
+
+/** How an OAuth client authenticates at the token endpoint (the `keyrotor:client-auth` tag). */
+export const CLIENT_AUTH_METHODS = ['basic', 'body'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+/** client_secret_basic: what RFC 6749 requires every authorization server to support. */
+export const DEFAULT_CLIENT_AUTH: ClientAuthMethod = 'basic';
+
+/** Token refresher settings: how often it runs, when a token is due, how many renew at once. */
+export const MIN_REFRESH_RATE_MINUTES = 1;
+export const MAX_REFRESH_RATE_MINUTES = 60;
+export const DEFAULT_REFRESH_RATE_MINUTES = 5;
+export const MIN_RENEW_AT_FRACTION = 0.5;
+export const MAX_RENEW_AT_FRACTION = 0.95;
+export const DEFAULT_RENEW_AT_FRACTION = 0.75;
+export const MIN_RENEW_JITTER_FRACTION = 0;
+export const MAX_RENEW_JITTER_FRACTION = 0.2;
+export const DEFAULT_RENEW_JITTER_FRACTION = 0.1;
+export const MIN_REFRESH_CONCURRENCY = 1;
+export const MAX_REFRESH_CONCURRENCY = 20;
+export const DEFAULT_REFRESH_CONCURRENCY = 4;
+
 /** The CDK context key that names the config file (`cdk synth -c keyrotor:config=path`). */
 export const CONFIG_CONTEXT_KEY = 'keyrotor:config';
 
@@ -68,6 +102,57 @@ export interface CredentialConfig {
   readonly description?: string;
 }
 
+/** What every configured access token has, whatever mints it. */
+interface TokenConfigCommon {
+  /** Unique across credentials and tokens; the token secret is named `keyrotor/<id>/token`. */
+  readonly id: string;
+  readonly environment: Environment;
+  /** Free text for people; never stored in a secret. */
+  readonly description?: string;
+}
+
+/** An access token minted with OAuth 2.0 client_credentials from the client in `keyrotor/<id>/client`. */
+export interface ClientCredentialsTokenConfig extends TokenConfigCommon {
+  readonly grant: 'client-credentials';
+  readonly provider: 'thought-industries' | 'thrive';
+  /** The token endpoint; for Thrive it may be derived as `{baseUrl}/oauth2/token/{tenantId}`. */
+  readonly tokenUrl: string;
+  /** Requested scopes, each without spaces; left out when none are configured. */
+  readonly scopes?: readonly string[];
+  readonly clientAuth: ClientAuthMethod;
+}
+
+/** An Imburse access token minted from the tenant key pair of a managed Imburse credential. */
+export interface ImburseHmacTokenConfig extends TokenConfigCommon {
+  readonly grant: 'imburse-hmac';
+  readonly provider: 'imburse';
+  /** The id of the `credentials[]` entry (provider `imburse`) whose key mints the token. */
+  readonly credential: string;
+}
+
+/** One access token the refresher keeps fresh, with defaults applied. */
+export type TokenConfig = ClientCredentialsTokenConfig | ImburseHmacTokenConfig;
+
+/** The token refresher's settings, with defaults applied. */
+export interface TokenRefreshConfig {
+  /** Minutes between refresher runs (1–60). */
+  readonly rateMinutes: number;
+  /** A token is renewed once this fraction of its lifetime has passed (0.5–0.95). */
+  readonly renewAtFraction: number;
+  /** Up to this fraction of the lifetime is added at random, so tokens do not all renew at once (0–0.2). */
+  readonly jitterFraction: number;
+  /** Tokens renewed at once within one run (1–20). */
+  readonly concurrency: number;
+}
+
+/** The token refresher's settings when config leaves them out. */
+export const DEFAULT_TOKEN_REFRESH: TokenRefreshConfig = {
+  rateMinutes: DEFAULT_REFRESH_RATE_MINUTES,
+  renewAtFraction: DEFAULT_RENEW_AT_FRACTION,
+  jitterFraction: DEFAULT_RENEW_JITTER_FRACTION,
+  concurrency: DEFAULT_REFRESH_CONCURRENCY,
+};
+
 /** The validated configuration the CDK app is built from. */
 export interface KeyrotorConfig {
   readonly alerts: {
@@ -84,6 +169,9 @@ export interface KeyrotorConfig {
     readonly cacheTtlSeconds: number;
   };
   readonly credentials: readonly CredentialConfig[];
+  /** Access tokens the refresher keeps fresh; empty when none are configured. */
+  readonly tokens: readonly TokenConfig[];
+  readonly tokenRefresh: TokenRefreshConfig;
 }
 
 const ROTATION_INTERVAL_MESSAGE = `must be a whole number of days from ${MIN_ROTATION_INTERVAL_DAYS} to ${MAX_ROTATION_INTERVAL_DAYS} (the Secrets Manager limit)`;
@@ -107,44 +195,150 @@ const cacheTtlSecondsSchema = wholeNumberSchema(
   `must be a whole number of seconds from ${MIN_READER_CACHE_TTL_SECONDS} to ${MAX_READER_CACHE_TTL_SECONDS} (one day)`,
 );
 
+/** `"a", "b", "c"`: the allowed values of a field, as a message lists them. */
+function quoted(values: readonly string[]): string {
+  return values.map((value) => `"${value}"`).join(', ');
+}
+
+/** A string field whose value `problemOf` judges (`undefined` = fine). */
+function checkedString(problemOf: (value: string) => string | undefined) {
+  return z.string().superRefine((value, ctx) => {
+    const problem = problemOf(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
 /** Why `provider` is not usable in this release, or `undefined` when it is. */
 function providerProblem(value: string): string | undefined {
   if ((SUPPORTED_PROVIDER_IDS as readonly string[]).includes(value)) return undefined;
-  return `unknown provider ${JSON.stringify(value)}; must be one of ${SUPPORTED_PROVIDER_IDS.map((id) => `"${id}"`).join(', ')}`;
+  return `unknown provider ${JSON.stringify(value)}; must be one of ${quoted(SUPPORTED_PROVIDER_IDS)}`;
 }
+
+/** Why `provider` has no tokens keyrotor can refresh, or `undefined` when it has. */
+function tokenProviderProblem(value: string): string | undefined {
+  if ((TOKEN_PROVIDER_IDS as readonly string[]).includes(value)) return undefined;
+  const allowed = `must be one of ${quoted(TOKEN_PROVIDER_IDS)}`;
+  if ((PROVIDER_IDS as readonly string[]).includes(value)) return `${value} has no access tokens for keyrotor to refresh; ${allowed}`;
+  return `unknown token provider ${JSON.stringify(value)}; ${allowed}`;
+}
+
+/** Whether `value` can be a Secrets Manager tag value. */
+function fitsTagValue(value: string): boolean {
+  return TAG_VALUE_PATTERN.test(value);
+}
+
+const TAG_VALUE_RULE = 'must be at most 256 characters of letters, digits and _.:/=+-@';
 
 /** Why `value` cannot be a managed base URL, or `undefined` when it can. */
 function managedBaseUrlProblem(value: string): string | undefined {
   const problem = baseUrlProblem(value);
   if (problem) return problem;
-  if (!TAG_VALUE_PATTERN.test(normaliseBaseUrl(value))) {
-    return 'must be at most 256 characters of letters, digits and _.:/=+-@ because it is stored in the secret\'s keyrotor:base-url tag';
-  }
+  if (!fitsTagValue(normaliseBaseUrl(value))) return `${TAG_VALUE_RULE} because it is stored in the secret's ${TAG.baseUrl} tag`;
   return undefined;
 }
+
+/** Why `value` cannot be an OAuth token endpoint, or `undefined` when it can. */
+function tokenUrlProblem(value: string): string | undefined {
+  const problem = baseUrlProblem(value);
+  if (problem) return problem;
+  if (!fitsTagValue(value)) return `${TAG_VALUE_RULE} because it is stored in the token secret's ${TOKEN_TAG.tokenUrl} tag`;
+  return undefined;
+}
+
+/** Thrive's OAuth token endpoint for a tenant. */
+export function thriveTokenUrl(baseUrl: string, tenantId: string): string {
+  return `${normaliseBaseUrl(baseUrl)}/oauth2/token/${tenantId}`;
+}
+
+const environmentSchema = z.enum(ENVIRONMENTS, {
+  error: (issue) => (issue.input === undefined ? 'is required' : `must be one of ${quoted(ENVIRONMENTS)}`),
+});
+
+const descriptionSchema = z
+  .string()
+  .min(1, { error: 'must not be empty (leave the field out instead)' })
+  .max(256, { error: 'must be at most 256 characters' });
 
 const credentialSchema = z.strictObject({
   id: z.string().regex(CREDENTIAL_ID_PATTERN, {
     error: 'must be 1 to 63 lowercase letters, digits or hyphens, starting with a letter or digit (it names the secret keyrotor/<id>)',
   }),
-  provider: z.string().superRefine((value, ctx) => {
-    const problem = providerProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }),
-  environment: z.enum(ENVIRONMENTS, {
-    error: (issue) =>
-      issue.input === undefined ? 'is required' : `must be one of ${ENVIRONMENTS.map((e) => `"${e}"`).join(', ')}`,
-  }),
-  baseUrl: z.string().superRefine((value, ctx) => {
-    const problem = managedBaseUrlProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }),
+  provider: checkedString(providerProblem),
+  environment: environmentSchema,
+  baseUrl: checkedString(managedBaseUrlProblem),
   rotationIntervalDays: rotationIntervalDaysSchema.optional(),
-  description: z
-    .string()
-    .min(1, { error: 'must not be empty (leave the field out instead)' })
-    .max(256, { error: 'must be at most 256 characters' })
+  description: descriptionSchema.optional(),
+});
+
+/** One OAuth scope: what a tag value allows, without the space that separates scopes. */
+const SCOPE_PATTERN = /^[\p{L}\p{N}_.:/=+\-@]+$/u;
+
+const tokenProviderSchema = checkedString(tokenProviderProblem);
+const grantSchema = z.enum(TOKEN_GRANTS, {
+  error: (issue) => (issue.input === undefined ? 'is required' : `must be one of ${quoted(TOKEN_GRANTS)}`),
+});
+const thriveBaseUrlSchema = checkedString(baseUrlProblem);
+const tenantIdSchema = z.string().regex(TENANT_ID_SHAPE, {
+  error: 'must look like <region>_<id>, e.g. eu-west-2_AbcdEfghI (your Thrive tenant id)',
+});
+
+const tokenSchema = z.strictObject({
+  id: z.string().regex(CREDENTIAL_ID_PATTERN, {
+    error: 'must be 1 to 63 lowercase letters, digits or hyphens, starting with a letter or digit (it names the secrets keyrotor/<id>/token and keyrotor/<id>/client)',
+  }),
+  provider: tokenProviderSchema,
+  environment: environmentSchema,
+  grant: grantSchema,
+  tokenUrl: checkedString(tokenUrlProblem).optional(),
+  scopes: z
+    .array(z.string().regex(SCOPE_PATTERN, { error: 'must be one or more letters, digits or _.:/=+-@, without spaces (list each scope separately)' }))
+    .min(1, { error: 'must list at least one scope (leave the field out to request none)' })
+    .superRefine((scopes, ctx) => {
+      if (!fitsTagValue(scopes.join(' '))) {
+        ctx.addIssue({ code: 'custom', message: `${TAG_VALUE_RULE} when joined with spaces, because they are stored in the token secret's ${TOKEN_TAG.scopes} tag` });
+      }
+    })
     .optional(),
+  clientAuth: z
+    .enum(CLIENT_AUTH_METHODS, { error: 'must be "basic" (HTTP Basic, client_secret_basic) or "body" (client_secret_post)' })
+    .optional(),
+  baseUrl: thriveBaseUrlSchema.optional(),
+  tenantId: tenantIdSchema.optional(),
+  credential: z.string().min(1, { error: 'must not be empty' }).optional(),
+  description: descriptionSchema.optional(),
+});
+
+/** A number from `min` to `max`, fractions included, with one message for every way of missing it. */
+function fractionSchema(min: number, max: number, message: string) {
+  return z.number().min(min, { error: message }).max(max, { error: message });
+}
+
+const refreshRateMinutesSchema = wholeNumberSchema(
+  MIN_REFRESH_RATE_MINUTES,
+  MAX_REFRESH_RATE_MINUTES,
+  `must be a whole number of minutes from ${MIN_REFRESH_RATE_MINUTES} to ${MAX_REFRESH_RATE_MINUTES}`,
+);
+const renewAtFractionSchema = fractionSchema(
+  MIN_RENEW_AT_FRACTION,
+  MAX_RENEW_AT_FRACTION,
+  `must be a number from ${MIN_RENEW_AT_FRACTION} to ${MAX_RENEW_AT_FRACTION} (the share of a token's lifetime after which it is renewed)`,
+);
+const jitterFractionSchema = fractionSchema(
+  MIN_RENEW_JITTER_FRACTION,
+  MAX_RENEW_JITTER_FRACTION,
+  `must be a number from ${MIN_RENEW_JITTER_FRACTION} to ${MAX_RENEW_JITTER_FRACTION} (the share of a token's lifetime added at random to spread renewals)`,
+);
+const refreshConcurrencySchema = wholeNumberSchema(
+  MIN_REFRESH_CONCURRENCY,
+  MAX_REFRESH_CONCURRENCY,
+  `must be a whole number from ${MIN_REFRESH_CONCURRENCY} to ${MAX_REFRESH_CONCURRENCY} (tokens renewed at once)`,
+);
+
+const tokenRefreshSchema = z.strictObject({
+  rateMinutes: refreshRateMinutesSchema.optional(),
+  renewAtFraction: renewAtFractionSchema.optional(),
+  jitterFraction: jitterFractionSchema.optional(),
+  concurrency: refreshConcurrencySchema.optional(),
 });
 
 const configSchema = z.strictObject({
@@ -165,6 +359,8 @@ const configSchema = z.strictObject({
     })
     .optional(),
   credentials: z.array(credentialSchema).min(1, { error: 'must list at least one credential' }),
+  tokens: z.array(tokenSchema).optional(),
+  tokenRefresh: tokenRefreshSchema.optional(),
 });
 
 type ParsedConfig = z.output<typeof configSchema>;
@@ -226,25 +422,141 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Uniqueness rules across entries. They run on the raw input, beside the schema, because zod
  * skips refinements of an object whose fields already failed — and a person fixing the file
  * wants every problem in one report.
+ *
+ * Ids are unique across credentials and tokens together: each names its own construct and its
+ * own secrets, and `keyrotor:credential` must say which entry a secret belongs to.
  */
 function duplicateProblems(input: unknown): string[] {
   if (!isRecord(input)) return [];
   const problems: string[] = [];
-  const report = (path: string, values: unknown, key: (entry: unknown) => string | undefined, what: string) => {
-    if (!Array.isArray(values)) return;
-    const firstIndex = new Map<string, number>();
-    values.forEach((entry, index) => {
-      const value = key(entry);
-      if (value === undefined) return;
-      const first = firstIndex.get(value);
-      if (first === undefined) firstIndex.set(value, index);
-      else problems.push(`${path}[${index}]${what}: duplicates ${path}[${first}]${what} (${JSON.stringify(value)})`);
+  const firstId = new Map<string, string>();
+  for (const list of ['credentials', 'tokens'] as const) {
+    const entries = input[list];
+    if (!Array.isArray(entries)) continue;
+    entries.forEach((entry, index) => {
+      if (!isRecord(entry) || typeof entry.id !== 'string') return;
+      const here = `${list}[${index}].id`;
+      const first = firstId.get(entry.id);
+      if (first === undefined) firstId.set(entry.id, here);
+      else problems.push(`${here}: duplicates ${first} (${JSON.stringify(entry.id)})`);
     });
-  };
-  report('credentials', input.credentials, (c) => (isRecord(c) && typeof c.id === 'string' ? c.id : undefined), '.id');
+  }
   const alerts = input.alerts;
-  if (isRecord(alerts)) {
-    report('alerts.emails', alerts.emails, (e) => (typeof e === 'string' ? e.toLowerCase() : undefined), '');
+  if (isRecord(alerts) && Array.isArray(alerts.emails)) {
+    const firstIndex = new Map<string, number>();
+    alerts.emails.forEach((email, index) => {
+      if (typeof email !== 'string') return;
+      const key = email.toLowerCase();
+      const first = firstIndex.get(key);
+      if (first === undefined) firstIndex.set(key, index);
+      else problems.push(`alerts.emails[${index}]: duplicates alerts.emails[${first}] (${JSON.stringify(key)})`);
+    });
+  }
+  return problems;
+}
+
+/** `value` when `schema` accepts it, else `undefined` (its own problem is the schema's to report). */
+function validValue<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
+  const result = schema.safeParse(value);
+  return result.success ? result.data : undefined;
+}
+
+/** The fields only a client-credentials token uses (baseUrl and tenantId: only Thrive's). */
+const CLIENT_CREDENTIALS_FIELDS = ['tokenUrl', 'scopes', 'clientAuth', 'baseUrl', 'tenantId'] as const;
+const THRIVE_DERIVATION_FIELDS = ['baseUrl', 'tenantId'] as const;
+const THRIVE_TOKEN_URL_SHAPE = '{baseUrl}/oauth2/token/{tenantId}';
+
+type FieldPath = (field: string) => string;
+
+/**
+ * Rules between a token's fields and between a token and the credentials: which grant a
+ * provider mints with, which fields each grant needs or refuses, and that an imburse-hmac token
+ * names an Imburse credential of its own environment. Like {@link duplicateProblems} they run
+ * on the raw input and judge only values the schema accepts.
+ */
+function tokenProblems(input: unknown): string[] {
+  if (!isRecord(input) || !Array.isArray(input.tokens)) return [];
+  const credentials: unknown[] = Array.isArray(input.credentials) ? input.credentials : [];
+  const problems: string[] = [];
+  input.tokens.forEach((token, index) => {
+    if (!isRecord(token)) return;
+    const field: FieldPath = (name) => `tokens[${index}].${name}`;
+    const provider = validValue(tokenProviderSchema, token.provider) as TokenProviderId | undefined;
+    const grant = validValue(grantSchema, token.grant);
+    if (grant === undefined) return;
+    if (provider !== undefined && TOKEN_GRANT_BY_PROVIDER[provider] !== grant) {
+      // Which fields belong depends on which of the two was meant: judge them once it is fixed.
+      problems.push(`${field('grant')}: ${provider} tokens are minted with "${TOKEN_GRANT_BY_PROVIDER[provider]}", not "${grant}"`);
+      return;
+    }
+    if (grant === 'client-credentials') problems.push(...clientCredentialsProblems(token, provider, field));
+    else problems.push(...imburseHmacProblems(token, credentials, field));
+  });
+  return problems;
+}
+
+function clientCredentialsProblems(token: Record<string, unknown>, provider: TokenProviderId | undefined, field: FieldPath): string[] {
+  const problems: string[] = [];
+  const has = (name: string) => token[name] !== undefined;
+  if (has('credential')) {
+    problems.push(`${field('credential')}: is only for imburse-hmac tokens; a client-credentials token is minted from its own OAuth client secret keyrotor/<id>/client`);
+  }
+  if (provider === 'thrive') {
+    if (has('tokenUrl')) {
+      for (const name of THRIVE_DERIVATION_FIELDS) {
+        if (has(name)) problems.push(`${field(name)}: must be left out when tokenUrl is given (baseUrl and tenantId only derive the token URL)`);
+      }
+    } else if (!has('baseUrl') && !has('tenantId')) {
+      problems.push(`${field('tokenUrl')}: is required for thrive tokens, unless baseUrl and tenantId are given to derive it as ${THRIVE_TOKEN_URL_SHAPE}`);
+    } else {
+      for (const name of THRIVE_DERIVATION_FIELDS) {
+        if (!has(name)) problems.push(`${field(name)}: is required for a thrive token without tokenUrl (the token URL is ${THRIVE_TOKEN_URL_SHAPE})`);
+      }
+      const baseUrl = validValue(thriveBaseUrlSchema, token.baseUrl);
+      const tenantId = validValue(tenantIdSchema, token.tenantId);
+      if (baseUrl !== undefined && tenantId !== undefined && !fitsTagValue(thriveTokenUrl(baseUrl, tenantId))) {
+        problems.push(
+          `${field('baseUrl')}: with tenantId it derives a token URL longer than 256 characters or with characters other than letters, digits and _.:/=+-@, but the token URL is stored in the token secret's ${TOKEN_TAG.tokenUrl} tag`,
+        );
+      }
+    }
+  } else if (provider !== undefined) {
+    for (const name of THRIVE_DERIVATION_FIELDS) {
+      if (has(name)) problems.push(`${field(name)}: is only for thrive tokens (to derive tokenUrl); give tokenUrl instead`);
+    }
+    if (!has('tokenUrl')) {
+      problems.push(`${field('tokenUrl')}: is required for ${provider} tokens: keyrotor takes the OAuth token URL of your instance from config`);
+    }
+  }
+  return problems;
+}
+
+function imburseHmacProblems(token: Record<string, unknown>, credentials: readonly unknown[], field: FieldPath): string[] {
+  const problems: string[] = [];
+  for (const name of CLIENT_CREDENTIALS_FIELDS) {
+    if (token[name] !== undefined) problems.push(`${field(name)}: is only for client-credentials tokens (an imburse-hmac token is minted from its credential's tenant key)`);
+  }
+  const credentialId = token.credential;
+  if (credentialId === undefined) {
+    problems.push(`${field('credential')}: is required for imburse-hmac tokens: the id of the imburse entry in credentials whose tenant key mints the token`);
+    return problems;
+  }
+  if (typeof credentialId !== 'string' || credentialId.length === 0) return problems;
+  const index = credentials.findIndex((entry) => isRecord(entry) && entry.id === credentialId);
+  const credential = credentials[index];
+  if (!isRecord(credential)) {
+    problems.push(`${field('credential')}: no entry in credentials has the id ${JSON.stringify(credentialId)}; name the imburse credential that mints the token`);
+    return problems;
+  }
+  const where = `credentials[${index}] (${JSON.stringify(credentialId)})`;
+  if (typeof credential.provider === 'string' && credential.provider !== 'imburse') {
+    problems.push(`${field('credential')}: ${where} is a ${JSON.stringify(credential.provider)} credential; an imburse-hmac token is minted from an imburse one`);
+    return problems;
+  }
+  const environment = validValue(environmentSchema, token.environment);
+  const credentialEnvironment = validValue(environmentSchema, credential.environment);
+  if (environment !== undefined && credentialEnvironment !== undefined && environment !== credentialEnvironment) {
+    problems.push(`${field('environment')}: must be "${credentialEnvironment}", the environment of ${where}, which mints the token`);
   }
   return problems;
 }
@@ -279,6 +591,44 @@ function gracePeriodProblems(input: unknown): string[] {
   ];
 }
 
+/**
+ * A token is planned for renewal at renewAtFraction of its lifetime plus up to jitterFraction
+ * of it, so the two together must stay below the whole lifetime. Judges only values the schema
+ * accepts (or their defaults), like {@link gracePeriodProblems}.
+ */
+function renewalWindowProblems(input: unknown): string[] {
+  if (!isRecord(input)) return [];
+  const section = input.tokenRefresh;
+  const renewAt = fieldOrDefault(section, 'renewAtFraction', DEFAULT_RENEW_AT_FRACTION, renewAtFractionSchema);
+  const jitter = fieldOrDefault(section, 'jitterFraction', DEFAULT_RENEW_JITTER_FRACTION, jitterFractionSchema);
+  if (renewAt === undefined || jitter === undefined || renewAt + jitter < 1) return [];
+  const defaulted = (field: string) => (!isRecord(section) || section[field] === undefined ? ', the default' : '');
+  return [
+    `tokenRefresh.jitterFraction: renewAtFraction (${renewAt}${defaulted('renewAtFraction')}) + jitterFraction (${jitter}${defaulted('jitterFraction')}) must be less than 1, or a token could be planned for renewal after it expires; lower one of them`,
+  ];
+}
+
+/** A parsed token with its defaults applied and, for Thrive, its token URL derived. */
+function resolveToken(token: NonNullable<ParsedConfig['tokens']>[number]): TokenConfig {
+  const { id, environment } = token;
+  const description = token.description === undefined ? {} : { description: token.description };
+  if (token.grant === 'imburse-hmac') {
+    // tokenProblems has made sure the provider is imburse and the credential names one.
+    return { id, provider: 'imburse', environment, grant: token.grant, credential: token.credential as string, ...description };
+  }
+  return {
+    id,
+    provider: token.provider as ClientCredentialsTokenConfig['provider'],
+    environment,
+    grant: token.grant,
+    // Without tokenUrl, tokenProblems has made sure baseUrl and tenantId are both there.
+    tokenUrl: token.tokenUrl ?? thriveTokenUrl(token.baseUrl as string, token.tenantId as string),
+    ...(token.scopes === undefined ? {} : { scopes: token.scopes }),
+    clientAuth: token.clientAuth ?? DEFAULT_CLIENT_AUTH,
+    ...description,
+  };
+}
+
 function resolveDefaults(parsed: ParsedConfig): KeyrotorConfig {
   const rotationIntervalDays = parsed.defaults?.rotationIntervalDays ?? DEFAULT_ROTATION_INTERVAL_DAYS;
   return {
@@ -296,6 +646,14 @@ function resolveDefaults(parsed: ParsedConfig): KeyrotorConfig {
       rotationIntervalDays: credential.rotationIntervalDays ?? rotationIntervalDays,
       ...(credential.description === undefined ? {} : { description: credential.description }),
     })),
+    tokens: (parsed.tokens ?? []).map(resolveToken),
+    // Field by field: a field given as `undefined` takes its default too.
+    tokenRefresh: {
+      rateMinutes: parsed.tokenRefresh?.rateMinutes ?? DEFAULT_TOKEN_REFRESH.rateMinutes,
+      renewAtFraction: parsed.tokenRefresh?.renewAtFraction ?? DEFAULT_TOKEN_REFRESH.renewAtFraction,
+      jitterFraction: parsed.tokenRefresh?.jitterFraction ?? DEFAULT_TOKEN_REFRESH.jitterFraction,
+      concurrency: parsed.tokenRefresh?.concurrency ?? DEFAULT_TOKEN_REFRESH.concurrency,
+    },
   };
 }
 
@@ -312,10 +670,22 @@ export function parseConfig(input: unknown, source = 'keyrotor config'): Keyroto
   const issues = [
     ...(result.success ? [] : formatIssues(result.error.issues)),
     ...duplicateProblems(input),
+    ...tokenProblems(input),
     ...gracePeriodProblems(input),
+    ...renewalWindowProblems(input),
   ];
   if (issues.length > 0 || !result.success) throw new ConfigError(issues, source);
   return resolveDefaults(result.data);
+}
+
+/**
+ * Why `settings` are not valid token refresher settings, by the config file's own rules, each
+ * problem naming its field (`tokenRefresh.rateMinutes: …`); empty when they are valid. For
+ * constructs that take the settings from a caller rather than from {@link parseConfig}.
+ */
+export function tokenRefreshProblems(settings: TokenRefreshConfig): string[] {
+  const result = z.strictObject({ tokenRefresh: tokenRefreshSchema }).safeParse({ tokenRefresh: settings }, { error: genericMessages });
+  return [...(result.success ? [] : formatIssues(result.error.issues)), ...renewalWindowProblems({ tokenRefresh: settings })];
 }
 
 /**
@@ -344,4 +714,14 @@ export function loadConfig(path: string): KeyrotorConfig {
 /** The Secrets Manager name of a credential's secret. */
 export function secretNameFor(credentialId: string): string {
   return `${SECRET_NAME_PREFIX}${credentialId}`;
+}
+
+/** The Secrets Manager name of the secret that holds a token's current access token. */
+export function tokenSecretNameFor(tokenId: string): string {
+  return `${SECRET_NAME_PREFIX}${tokenId}/token`;
+}
+
+/** The Secrets Manager name of the secret a person fills with a token's OAuth client (`{clientId, clientSecret}`). */
+export function oauthClientSecretNameFor(tokenId: string): string {
+  return `${SECRET_NAME_PREFIX}${tokenId}/client`;
 }

@@ -4,12 +4,13 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { IConstruct } from 'constructs';
 
 /** The services that encrypt keyrotor's data with its key, by their endpoint prefix. */
-export type KeyUsingService = 'secretsmanager' | 'dynamodb' | 'sqs';
+export type KeyUsingService = 'secretsmanager' | 'dynamodb' | 'sqs' | 'sns';
 
 const SID_SUFFIX: Record<KeyUsingService, string> = {
   secretsmanager: 'SecretsManager',
   dynamodb: 'DynamoDb',
   sqs: 'Sqs',
+  sns: 'Sns',
 };
 
 /** KMS actions a principal needs when a service encrypts or decrypts on its behalf. */

@@ -72,6 +72,16 @@ export interface KeyrotorFunctionProps {
   readonly alarmTopic?: sns.ITopic;
 
   /**
+   * Concurrent executions reserved for the function, which are also its ceiling: `1` makes
+   * invocations run one at a time (a second one is throttled, and an asynchronous one retried
+   * later by Lambda). Reserving takes capacity from the account's unreserved pool, which Lambda
+   * never lets drop below its minimum (100 in most accounts): an account whose concurrency limit
+   * is still the new-account 10 cannot reserve any until the limit is raised.
+   * @default - none: the function shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
+
+  /**
    * Where Lambda puts an asynchronous invocation that failed all its retries. Only for
    * functions that are invoked asynchronously; the role may send to this queue only (and use
    * the queue's key through SQS when it is encrypted).
@@ -139,6 +149,7 @@ export class KeyrotorFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       ...(props.deadLetterQueue === undefined ? {} : { deadLetterQueue: props.deadLetterQueue }),
+      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
@@ -175,10 +186,10 @@ export class KeyrotorFunction extends Construct {
   }
 
   /**
-   * Allows `actions` on `secret`'s ARN only, in the statement `sid` (created on first use; later
-   * secrets join its resources).
+   * Allows `actions` on `secret`'s ARN only, in the statement `sid` (created on first use, with
+   * `conditions` if given; later secrets join its resources and its conditions apply to them).
    */
-  public allowOnSecret(secret: secretsmanager.ISecret, sid: string, actions: readonly string[]): void {
+  public allowOnSecret(secret: secretsmanager.ISecret, sid: string, actions: readonly string[], conditions?: Readonly<Record<string, unknown>>): void {
     // A full ARN names exactly one secret. A partial one (a secret imported by name) gets the
     // six-character suffix Secrets Manager appends to every name, and nothing wider.
     const arn = secret.secretFullArn ?? `${secret.secretArn}-??????`;
@@ -187,7 +198,7 @@ export class KeyrotorFunction extends Construct {
       existing.addResources(arn);
       return;
     }
-    const statement = new iam.PolicyStatement({ sid, actions: [...actions], resources: [arn] });
+    const statement = new iam.PolicyStatement({ sid, actions: [...actions], resources: [arn], ...(conditions === undefined ? {} : { conditions: { ...conditions } }) });
     this.secretStatements.set(sid, statement);
     this.role.addToPolicy(statement);
   }

@@ -6,7 +6,9 @@ import { DeferredRevocation } from './deferred-revocation';
 import { EncryptionKey } from './encryption-key';
 import { LedgerTable } from './ledger-table';
 import { ManagedApiKeySecret } from './managed-api-key-secret';
+import { ManagedToken } from './managed-token';
 import { RotationFunction } from './rotation-function';
+import { TokenRefresher } from './token-refresher';
 
 /** Properties of {@link KeyrotorStack}. */
 export interface KeyrotorStackProps extends StackProps {
@@ -26,6 +28,12 @@ export interface KeyrotorStackProps extends StackProps {
   readonly revokerHandlerEntry?: string;
 
   /**
+   * The token refresher handler file; tests point this at a fixture.
+   * @default REFRESH_TOKENS_HANDLER_ENTRY (`lambdas/handlers/refresh-tokens.ts`)
+   */
+  readonly refreshTokensHandlerEntry?: string;
+
+  /**
    * The ledger table's physical name (unique per account and region).
    * @default DEFAULT_LEDGER_TABLE_NAME (`keyrotor-ledger`, what `keyrotor history` reads)
    */
@@ -40,11 +48,12 @@ export interface KeyrotorStackProps extends StackProps {
 
 /**
  * Everything keyrotor deploys: the encryption key, the alerts topic, the rotation ledger, the
- * deferred revocation (schedule group, revoker, dead-letter queue), the rotation function and
- * one rotated secret per configured credential.
+ * deferred revocation (schedule group, revoker, dead-letter queue), the rotation function, one
+ * rotated secret per configured credential, one token secret (and OAuth client secret) per
+ * configured token and — when there is at least one token — the token refresher and its schedule.
  *
- * A credential's construct id is its config id, so its secret keeps its logical id (and is not
- * replaced) as long as the id does not change.
+ * A credential's or token's construct id is its config id (unique across both), so its secrets
+ * keep their logical ids (and are not replaced) as long as the id does not change.
  */
 export class KeyrotorStack extends Stack {
   public readonly encryptionKey: EncryptionKey;
@@ -54,9 +63,13 @@ export class KeyrotorStack extends Stack {
   public readonly rotationFunction: RotationFunction;
   /** Managed secrets by credential id. */
   public readonly secrets: ReadonlyMap<string, ManagedApiKeySecret>;
+  /** Managed tokens by token id. */
+  public readonly tokens: ReadonlyMap<string, ManagedToken>;
+  /** The token refresher; only when at least one token is configured. */
+  public readonly tokenRefresher?: TokenRefresher;
 
   public constructor(scope: Construct, id: string, props: KeyrotorStackProps) {
-    const { config, rotationHandlerEntry, revokerHandlerEntry, ledgerTableName, terminationProtection, ...stackProps } = props;
+    const { config, rotationHandlerEntry, revokerHandlerEntry, refreshTokensHandlerEntry, ledgerTableName, terminationProtection, ...stackProps } = props;
     super(scope, id, {
       description: 'keyrotor: rotates third-party learning-platform API keys with Secrets Manager',
       ...stackProps,
@@ -103,6 +116,25 @@ export class KeyrotorStack extends Stack {
       secrets.set(credential.id, managed);
     }
     this.secrets = secrets;
+
+    const tokens = new Map<string, ManagedToken>();
+    for (const token of config.tokens) {
+      // Config validation guarantees an imburse-hmac token names a configured credential.
+      const credentialSecret = token.grant === 'imburse-hmac' ? secrets.get(token.credential)?.secret : undefined;
+      tokens.set(token.id, new ManagedToken(this, token.id, { token, encryptionKey: key, ...(credentialSecret ? { credentialSecret } : {}) }));
+    }
+    this.tokens = tokens;
+
+    if (tokens.size > 0) {
+      this.tokenRefresher = new TokenRefresher(this, 'TokenRefresher', {
+        encryptionKey: key,
+        alertsTopic: this.alerts.topic,
+        scheduleGroup: this.revocation.scheduleGroup,
+        settings: config.tokenRefresh,
+        ...(refreshTokensHandlerEntry === undefined ? {} : { entry: refreshTokensHandlerEntry }),
+      });
+      for (const token of tokens.values()) this.tokenRefresher.grantRefresh(token);
+    }
 
     new CfnOutput(this, 'AlertsTopicArn', {
       description: 'SNS topic that receives keyrotor alerts',

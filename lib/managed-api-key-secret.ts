@@ -12,6 +12,18 @@ import type { RotationFunction } from './rotation-function';
 // go in it, or a later `cdk deploy` would overwrite the live API key.
 export { BOOTSTRAP_SECRET_KEY, BOOTSTRAP_SECRET_MARKER };
 
+/**
+ * The `generateSecretString` of every keyrotor secret: the constant {@link BOOTSTRAP_SECRET_MARKER}
+ * plus a random `bootstrap` field. Never put anything config-derived in it.
+ */
+export function bootstrapSecretString(): secretsmanager.SecretStringGenerator {
+  return {
+    secretStringTemplate: JSON.stringify(BOOTSTRAP_SECRET_MARKER),
+    generateStringKey: BOOTSTRAP_SECRET_KEY,
+    excludePunctuation: true,
+  };
+}
+
 /** What this construct's secrets hold (the `keyrotor:kind` tag). */
 const KIND: SecretKind = 'api-key';
 
@@ -67,11 +79,7 @@ export class ManagedApiKeySecret extends Construct {
       description: `keyrotor-managed API key ${credential.id}; provider, environment and base URL are in its keyrotor:* tags`,
       encryptionKey: props.encryptionKey,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify(BOOTSTRAP_SECRET_MARKER),
-        generateStringKey: BOOTSTRAP_SECRET_KEY,
-        excludePunctuation: true,
-      },
+      generateSecretString: bootstrapSecretString(),
     });
 
     const tags = Tags.of(this.secret);

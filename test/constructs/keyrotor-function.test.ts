@@ -93,6 +93,11 @@ describe('Construct: KeyrotorFunction', () => {
       template.resourceCountIs('AWS::SQS::Queue', 0);
     });
 
+    it('reserves no concurrency', () => {
+      // Assess
+      expect(propertiesOf(template, built.function).ReservedConcurrentExecutions).toBeUndefined();
+    });
+
     it('raises no cdk-nag AwsSolutions findings', () => {
       // Act
       const findings = awsSolutionsFindings(stack);
@@ -124,6 +129,7 @@ describe('Construct: KeyrotorFunction', () => {
         logLevel: 'DEBUG',
         alarmTopic: alerts.topic,
         deadLetterQueue: queue,
+        reservedConcurrentExecutions: 1,
       });
       template = Template.fromStack(stack);
       keyArn = stack.resolve(key.keyArn);
@@ -135,6 +141,7 @@ describe('Construct: KeyrotorFunction', () => {
       expect(propertiesOf(template, built.function)).toMatchObject({
         Timeout: 30,
         MemorySize: 512,
+        ReservedConcurrentExecutions: 1,
         Environment: {
           Variables: {
             POWERTOOLS_SERVICE_NAME: 'keyrotor-test',
@@ -196,6 +203,29 @@ describe('Construct: KeyrotorFunction', () => {
         { Sid: 'DescribeSecrets', Effect: 'Allow', Action: 'secretsmanager:DescribeSecret', Resource: stack.resolve(owned.secretArn) },
       ]);
     });
+
+    it('puts the conditions given with the first secret of a Sid on its statement', () => {
+      // Prepare
+      const stack = bareStack();
+      const built = new KeyrotorFunction(stack, 'Fn', REQUIRED);
+      const [one, two] = ['One', 'Two'].map((id) => new secretsmanager.Secret(stack, id));
+      const conditions = { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['keyrotor:refresh-state'] } };
+
+      // Act
+      built.allowOnSecret(one!, 'TagSecrets', ['secretsmanager:TagResource'], conditions);
+      built.allowOnSecret(two!, 'TagSecrets', ['secretsmanager:TagResource'], conditions);
+
+      // Assess
+      expect(statementsOfRole(Template.fromStack(stack), logicalIdOf(built.role)).filter((s) => s.Sid)).toEqual([
+        {
+          Sid: 'TagSecrets',
+          Effect: 'Allow',
+          Action: 'secretsmanager:TagResource',
+          Resource: [stack.resolve(one!.secretArn), stack.resolve(two!.secretArn)],
+          Condition: conditions,
+        },
+      ]);
+    });
   });
 
   describe('Method: allowKeyThrough', () => {
@@ -215,6 +245,25 @@ describe('Construct: KeyrotorFunction', () => {
         Action: 'kms:Decrypt',
         Resource: stack.resolve(key.keyArn),
         Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
+      });
+    });
+
+    it('names the statement after SNS for an encrypted topic\'s key', () => {
+      // Prepare
+      const stack = bareStack();
+      const { key } = new EncryptionKey(stack, 'EncryptionKey');
+      const built = new KeyrotorFunction(stack, 'Fn', REQUIRED);
+
+      // Act
+      built.allowKeyThrough(key, 'sns', ['kms:GenerateDataKey', 'kms:Decrypt']);
+
+      // Assess
+      expect(statementsOfRole(Template.fromStack(stack), logicalIdOf(built.role))).toContainEqual({
+        Sid: 'UseKeyOnlyThroughSns',
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: stack.resolve(key.keyArn),
+        Condition: { StringEquals: { 'kms:ViaService': 'sns.eu-west-1.amazonaws.com' } },
       });
     });
   });

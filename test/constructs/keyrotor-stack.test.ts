@@ -5,6 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig } from '../../lib/config';
 import { KeyrotorStack } from '../../lib/keyrotor-stack';
+import type { TokenRefresher } from '../../lib/token-refresher';
 import { statementsOfRole, wildcardWriteGrants } from './iam-policy-statements';
 import {
   acknowledgements,
@@ -14,6 +15,7 @@ import {
   propertiesOf,
   TEST_ENV,
   testConfig,
+  tokenTestConfig,
 } from './test-stack';
 
 const EXAMPLE_CONFIG = path.join(__dirname, '..', '..', 'keyrotor.config.json');
@@ -132,6 +134,14 @@ describe('Construct: KeyrotorStack', () => {
       expect(stack.terminationProtection).toBe(true);
     });
 
+    it('creates no token secrets, token refresher or refresh schedule when no token is configured', () => {
+      // Assess
+      expect(stack.tokens.size).toBe(0);
+      expect(stack.tokenRefresher).toBeUndefined();
+      template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+      expect(JSON.stringify(template.toJSON())).not.toMatch(/ListSecrets|refresh-tokens|\/token"/);
+    });
+
     it('raises no cdk-nag AwsSolutions findings, with one acknowledgement: the revoke-* schedule wildcard', () => {
       // Act
       const findings = awsSolutionsFindings(stack);
@@ -140,6 +150,117 @@ describe('Construct: KeyrotorStack', () => {
       expect(findings).toEqual([]);
       expect(acknowledgements(stack).flatMap((entry) => Object.keys(entry))).toEqual([
         expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:scheduler:eu-west-1:111111111111:schedule\/keyrotor\/revoke-\*\]$/),
+      ]);
+    });
+  });
+
+  describe('with tokens', () => {
+    let stack: KeyrotorStack;
+    let template: Template;
+    let refresher: TokenRefresher;
+
+    beforeAll(() => {
+      stack = buildKeyrotorStack(tokenTestConfig({ tokenRefresh: { rateMinutes: 2, concurrency: 8 } }));
+      template = Template.fromStack(stack);
+      refresher = stack.tokenRefresher!;
+    });
+
+    it('adds a token secret per token, an OAuth client secret per client-credentials token, and one refresher with its schedule', () => {
+      // Assess
+      expect([...stack.tokens.keys()]).toEqual(['learn-token', 'acme-token', 'payments-token']);
+      expect(refresher).toBeDefined();
+      const names = Object.values(template.findResources('AWS::SecretsManager::Secret')).map((secret) => (secret as { Properties: { Name: string } }).Properties.Name);
+      expect(names).toEqual([
+        'keyrotor/acme-prod',
+        'keyrotor/acme-sandbox',
+        'keyrotor/payments',
+        'keyrotor/learn-token/token',
+        'keyrotor/learn-token/client',
+        'keyrotor/acme-token/token',
+        'keyrotor/acme-token/client',
+        'keyrotor/payments-token/token',
+      ]);
+      template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 3);
+      template.resourceCountIs('AWS::Lambda::Function', 3);
+      template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+      template.resourceCountIs('AWS::SQS::Queue', 2);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    });
+
+    it('puts the refresh schedule in the keyrotor schedule group the revocations use', () => {
+      // Assess
+      template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+      expect(propertiesOf(template, refresher.schedule)).toMatchObject({
+        GroupName: stack.resolve(stack.revocation.scheduleGroup.ref),
+        ScheduleExpression: 'rate(2 minutes)',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+      });
+      expect(propertiesOf(template, refresher.schedulerRole).AssumeRolePolicyDocument).toMatchObject({
+        Statement: [{ Condition: { StringEquals: { 'aws:SourceArn': stack.resolve(stack.revocation.scheduleGroup.attrArn) } } }],
+      });
+    });
+
+    it('runs the refresher with the configured settings and the alerts topic', () => {
+      // Assess
+      const { Variables } = propertiesOf(template, refresher.refresher.function).Environment as { Variables: Record<string, unknown> };
+      expect(Variables).toMatchObject({
+        KEYROTOR_ALERTS_TOPIC_ARN: stack.resolve(stack.alerts.topic.topicArn),
+        KEYROTOR_REFRESH_RATE_MINUTES: '2',
+        KEYROTOR_RENEW_AT_FRACTION: '0.75',
+        KEYROTOR_RENEW_JITTER_FRACTION: '0.1',
+        KEYROTOR_REFRESH_CONCURRENCY: '8',
+      });
+    });
+
+    it('lets the refresher read each token and its source (the OAuth client, or the Imburse credential\'s managed secret) and write only the tokens', () => {
+      // Assess
+      const arn = (secret: { secretArn: string }) => stack.resolve(secret.secretArn);
+      const [learn, acme, payments] = ['learn-token', 'acme-token', 'payments-token'].map((id) => stack.tokens.get(id)!);
+      const statements = statementsOfRole(template, logicalIdOf(refresher.refresher.role));
+      const bySid = (sid: string) => statements.find((statement) => statement.Sid === sid)?.Resource;
+      expect(bySid('ReadTokensAndSources')).toEqual([
+        arn(learn!.secret),
+        arn(learn!.clientSecret!),
+        arn(acme!.secret),
+        arn(acme!.clientSecret!),
+        arn(payments!.secret),
+        arn(stack.secrets.get('payments')!.secret),
+      ]);
+      const tokenSecrets = [learn, acme, payments].map((token) => arn(token!.secret));
+      expect(bySid('RenewTokens')).toEqual(tokenSecrets);
+      expect(bySid('RecordRefreshState')).toEqual(tokenSecrets);
+    });
+
+    it('routes the refresher\'s alarms to the alerts topic too', () => {
+      // Assess
+      const topicRef = stack.resolve(stack.alerts.topic.topicArn);
+      for (const alarm of [refresher.refresher.errorsAlarm, refresher.deadLetterAlarm]) {
+        expect(propertiesOf(template, alarm).AlarmActions).toEqual([topicRef]);
+      }
+    });
+
+    it('outputs each token secret\'s ARN', () => {
+      // Assess
+      const values = Object.values(template.findOutputs('*')).map((output) => output.Value);
+      for (const token of stack.tokens.values()) expect(values).toContainEqual(stack.resolve(token.secret.secretArn));
+    });
+
+    it('grants no write action on "*" in any IAM policy', () => {
+      // Assess
+      expect(wildcardWriteGrants(template)).toEqual([]);
+    });
+
+    it('raises no cdk-nag findings; acknowledges revoke-*, ListSecrets\' "*" and SMG4 on each token and OAuth client secret', () => {
+      // Act
+      const findings = awsSolutionsFindings(stack);
+
+      // Assess
+      expect(findings).toEqual([]);
+      const acknowledged = acknowledgements(stack).flatMap((entry) => Object.keys(entry));
+      expect(acknowledged.filter((id) => id.endsWith('AwsSolutions-SMG4'))).toHaveLength(5);
+      expect(acknowledged.filter((id) => !id.endsWith('AwsSolutions-SMG4'))).toEqual([
+        expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:scheduler:eu-west-1:111111111111:schedule\/keyrotor\/revoke-\*\]$/),
+        expect.stringMatching(/AwsSolutions-IAM5\[Resource::\*\]$/),
       ]);
     });
   });
@@ -193,14 +314,24 @@ describe('Construct: KeyrotorStack', () => {
       expect(report.pluginReports.flatMap((plugin) => plugin.violations ?? [])).toEqual([]);
       const template = assembly.getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
       const functions = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(2);
+      expect(functions).toHaveLength(3);
       for (const fn of functions) {
         expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
       }
       const secretNames = Object.values(template.Resources)
         .filter((resource) => resource.Type === 'AWS::SecretsManager::Secret')
         .map((resource) => resource.Properties.Name);
-      expect(secretNames).toEqual(['keyrotor/acme-prod', 'keyrotor/acme-sandbox', 'keyrotor/payments-sandbox', 'keyrotor/acme-insights']);
+      expect(secretNames).toEqual([
+        'keyrotor/acme-prod',
+        'keyrotor/acme-sandbox',
+        'keyrotor/payments-sandbox',
+        'keyrotor/acme-insights',
+        'keyrotor/learn-token/token',
+        'keyrotor/learn-token/client',
+        'keyrotor/payments-sandbox-token/token',
+      ]);
+      const schedules = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Scheduler::Schedule');
+      expect(schedules.map((schedule) => schedule.Properties.ScheduleExpression)).toEqual(['rate(5 minutes)']);
     });
   });
 });

@@ -16,6 +16,9 @@ export const FIXTURE_ROTATION_HANDLER = path.join(__dirname, 'fixtures', 'rotate
 /** The revoker's stand-in; see fixtures/revoke-handler.ts. */
 export const FIXTURE_REVOKE_HANDLER = path.join(__dirname, 'fixtures', 'revoke-handler.ts');
 
+/** The token refresher's stand-in; see fixtures/refresh-tokens-handler.ts. */
+export const FIXTURE_REFRESH_TOKENS_HANDLER = path.join(__dirname, 'fixtures', 'refresh-tokens-handler.ts');
+
 /** A concrete environment makes region-dependent values (kms:ViaService) plain strings. */
 export const TEST_ENV = { account: '111111111111', region: 'eu-west-1' } as const satisfies StackProps['env'];
 
@@ -46,6 +49,41 @@ export function testConfig(overrides: Record<string, unknown> = {}): KeyrotorCon
 }
 
 /**
+ * {@link testConfig} plus an Imburse credential and one token of each kind: a Thrive
+ * client-credentials token with a derived token URL, a Thought Industries one with scopes and
+ * `body` client authentication, and an Imburse token minted from the Imburse credential.
+ */
+export function tokenTestConfig(overrides: Record<string, unknown> = {}): KeyrotorConfig {
+  return testConfig({
+    credentials: [
+      ...testConfig().credentials,
+      { id: 'payments', provider: 'imburse', environment: 'sandbox', baseUrl: 'https://sandbox-api.imburse.net' },
+    ],
+    tokens: [
+      {
+        id: 'learn-token',
+        provider: 'thrive',
+        environment: 'production',
+        grant: 'client-credentials',
+        baseUrl: 'https://acme.api.learn.link',
+        tenantId: 'eu-west-2_AbcdEfghI',
+      },
+      {
+        id: 'acme-token',
+        provider: 'thought-industries',
+        environment: 'production',
+        grant: 'client-credentials',
+        tokenUrl: 'https://acme.thoughtindustries.com/oauth/token',
+        scopes: ['users:read', 'courses:read'],
+        clientAuth: 'body',
+      },
+      { id: 'payments-token', provider: 'imburse', environment: 'sandbox', grant: 'imburse-hmac', credential: 'payments' },
+    ],
+    ...overrides,
+  });
+}
+
+/**
  * An app without the built-in CloudFormation validator, which costs seconds per synth.
  * keyrotor-stack.test.ts keeps one synth with it on.
  */
@@ -65,6 +103,7 @@ export function buildKeyrotorStack(config: KeyrotorConfig = testConfig(), app: A
     env: TEST_ENV,
     rotationHandlerEntry: FIXTURE_ROTATION_HANDLER,
     revokerHandlerEntry: FIXTURE_REVOKE_HANDLER,
+    refreshTokensHandlerEntry: FIXTURE_REFRESH_TOKENS_HANDLER,
   });
 }
 

@@ -8,11 +8,19 @@ import {
   DEFAULT_GRACE_PERIOD_HOURS,
   DEFAULT_READER_CACHE_TTL_SECONDS,
   DEFAULT_ROTATION_INTERVAL_DAYS,
+  DEFAULT_TOKEN_REFRESH,
   loadConfig,
+  oauthClientSecretNameFor,
   parseConfig,
   secretNameFor,
   SUPPORTED_PROVIDER_IDS,
+  thriveTokenUrl,
+  tokenRefreshProblems,
+  tokenSecretNameFor,
+  TOKEN_GRANT_BY_PROVIDER,
+  TOKEN_PROVIDER_IDS,
   type KeyrotorConfig,
+  type TokenConfig,
 } from '../../../lib/config';
 
 /** A minimal valid config; tests change one thing at a time. */
@@ -32,6 +40,48 @@ function withCredential(index: number, patch: Record<string, unknown>): Record<s
   const credentials = input.credentials as Record<string, unknown>[];
   credentials[index] = { ...credentials[index], ...patch };
   return input;
+}
+
+/** An Imburse credential that imburse-hmac tokens can name. */
+const PAYMENTS_CREDENTIAL = { id: 'payments', provider: 'imburse', environment: 'sandbox', baseUrl: 'https://sandbox-api.imburse.net' };
+
+/** A Thrive client-credentials token whose token URL is derived from baseUrl and tenantId. */
+const THRIVE_TOKEN = {
+  id: 'learn-token',
+  provider: 'thrive',
+  environment: 'production',
+  grant: 'client-credentials',
+  baseUrl: 'https://acme.api.learn.link/',
+  tenantId: 'eu-west-2_AbcdEfghI',
+};
+
+/** A Thought Industries client-credentials token with every optional field. */
+const TI_TOKEN = {
+  id: 'acme-token',
+  provider: 'thought-industries',
+  environment: 'production',
+  grant: 'client-credentials',
+  tokenUrl: 'https://acme.thoughtindustries.com/oauth/token',
+  scopes: ['users:read', 'courses:read'],
+  clientAuth: 'body',
+  description: 'Acme enterprise API',
+};
+
+/** An Imburse token minted from PAYMENTS_CREDENTIAL. */
+const IMBURSE_TOKEN = { id: 'payments-token', provider: 'imburse', environment: 'sandbox', grant: 'imburse-hmac', credential: 'payments' };
+
+/** A valid config with the Imburse credential and `tokens` (by default one of each kind). */
+function withTokens(tokens: Record<string, unknown>[] = [THRIVE_TOKEN, TI_TOKEN, IMBURSE_TOKEN], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const input = validInput();
+  // Copies, so a test may change its input without touching the shared examples.
+  return { ...input, credentials: [...(input.credentials as unknown[]), { ...PAYMENTS_CREDENTIAL }], tokens: tokens.map((token) => ({ ...token })), ...extra };
+}
+
+/** A config of one of each token kind with `patch` applied to the token at `index` (0 Thrive, 1 TI, 2 Imburse). */
+function withToken(index: number, patch: Record<string, unknown>): Record<string, unknown> {
+  const tokens: Record<string, unknown>[] = [{ ...THRIVE_TOKEN }, { ...TI_TOKEN }, { ...IMBURSE_TOKEN }];
+  tokens[index] = { ...tokens[index], ...patch };
+  return withTokens(tokens);
 }
 
 /** The issues parseConfig reports for `input` (fails the test when it does not throw ConfigError). */
@@ -75,6 +125,8 @@ describe('Function: parseConfig', () => {
             rotationIntervalDays: 90,
           },
         ],
+        tokens: [],
+        tokenRefresh: { rateMinutes: 5, renewAtFraction: 0.75, jitterFraction: 0.1, concurrency: 4 },
       });
       expect(DEFAULT_ROTATION_INTERVAL_DAYS).toBe(90);
       expect(DEFAULT_GRACE_PERIOD_HOURS).toBe(24);
@@ -321,6 +373,243 @@ describe('Function: parseConfig', () => {
     });
   });
 
+  describe('with tokens', () => {
+    it('resolves each kind of token: Thrive\'s derived token URL, the basic client authentication default, the Imburse credential', () => {
+      // Act
+      const config = parseConfig(withTokens());
+
+      // Assess
+      expect(config.tokens).toEqual<TokenConfig[]>([
+        {
+          id: 'learn-token',
+          provider: 'thrive',
+          environment: 'production',
+          grant: 'client-credentials',
+          tokenUrl: 'https://acme.api.learn.link/oauth2/token/eu-west-2_AbcdEfghI',
+          clientAuth: 'basic',
+        },
+        {
+          id: 'acme-token',
+          provider: 'thought-industries',
+          environment: 'production',
+          grant: 'client-credentials',
+          tokenUrl: 'https://acme.thoughtindustries.com/oauth/token',
+          scopes: ['users:read', 'courses:read'],
+          clientAuth: 'body',
+          description: 'Acme enterprise API',
+        },
+        { id: 'payments-token', provider: 'imburse', environment: 'sandbox', grant: 'imburse-hmac', credential: 'payments' },
+      ]);
+      expect(config.tokenRefresh).toEqual(DEFAULT_TOKEN_REFRESH);
+    });
+
+    it('keeps a Thrive token URL given as tokenUrl as it is', () => {
+      // Prepare
+      const input = withToken(0, { baseUrl: undefined, tenantId: undefined, tokenUrl: 'https://auth.example.com/oauth2/token/' });
+
+      // Act & Assess
+      expect(parseConfig(input).tokens[0]).toMatchObject({ tokenUrl: 'https://auth.example.com/oauth2/token/' });
+    });
+
+    it('derives Thrive\'s token URL as {baseUrl}/oauth2/token/{tenantId}', () => {
+      // Act & Assess
+      expect(thriveTokenUrl('https://acme.api.learn.link//', 'eu-west-2_AbcdEfghI')).toBe('https://acme.api.learn.link/oauth2/token/eu-west-2_AbcdEfghI');
+    });
+
+    it('accepts plain http:// token URLs on loopback hosts (local sandboxes)', () => {
+      // Prepare
+      const input = withToken(1, { tokenUrl: 'http://127.0.0.1:9000/oauth/token' });
+
+      // Act & Assess
+      expect(parseConfig(input).tokens[1]).toMatchObject({ tokenUrl: 'http://127.0.0.1:9000/oauth/token' });
+    });
+
+    it('treats tokens and tokenRefresh as optional, and allows an empty token list', () => {
+      // Act & Assess
+      expect(parseConfig(validInput()).tokens).toEqual([]);
+      expect(parseConfig(withTokens([])).tokens).toEqual([]);
+    });
+
+    it('takes the refresher settings from the file and defaults the rest', () => {
+      // Prepare
+      const input = withTokens(undefined, { tokenRefresh: { rateMinutes: 1, renewAtFraction: 0.5 } });
+
+      // Act & Assess
+      expect(parseConfig(input).tokenRefresh).toEqual({ rateMinutes: 1, renewAtFraction: 0.5, jitterFraction: 0.1, concurrency: 4 });
+      expect(DEFAULT_TOKEN_REFRESH).toEqual({ rateMinutes: 5, renewAtFraction: 0.75, jitterFraction: 0.1, concurrency: 4 });
+    });
+
+    it.each<[string, Record<string, unknown>]>([
+      ['the lowest limits', { rateMinutes: 1, renewAtFraction: 0.5, jitterFraction: 0, concurrency: 1 }],
+      ['the highest limits that stay below the whole lifetime', { rateMinutes: 60, renewAtFraction: 0.8, jitterFraction: 0.19, concurrency: 20 }],
+      ['the latest renewal without jitter', { renewAtFraction: 0.95, jitterFraction: 0 }],
+    ])('accepts %s', (_case, tokenRefresh) => {
+      // Act & Assess
+      expect(() => parseConfig(withTokens(undefined, { tokenRefresh }))).not.toThrow();
+    });
+
+    it('lists the providers with tokens and the grant each mints with', () => {
+      // Assess
+      expect(TOKEN_GRANT_BY_PROVIDER).toEqual({ 'thought-industries': 'client-credentials', thrive: 'client-credentials', imburse: 'imburse-hmac' });
+      expect([...TOKEN_PROVIDER_IDS]).toEqual(['thought-industries', 'thrive', 'imburse']);
+    });
+
+    it.each<[string, number, Record<string, unknown>, string]>([
+      ['a missing id', 1, { id: undefined }, 'tokens[1].id: is required'],
+      ['an id with capitals', 1, { id: 'Acme' }, 'tokens[1].id: must be 1 to 63 lowercase letters, digits or hyphens, starting with a letter or digit (it names the secrets keyrotor/<id>/token and keyrotor/<id>/client)'],
+      ['a missing provider', 1, { provider: undefined }, 'tokens[1].provider: is required'],
+      ['a provider without tokens', 1, { provider: 'thinkific' }, 'tokens[1].provider: thinkific has no access tokens for keyrotor to refresh; must be one of "thought-industries", "thrive", "imburse"'],
+      ['an unknown provider', 1, { provider: 'moodle' }, 'tokens[1].provider: unknown token provider "moodle"; must be one of "thought-industries", "thrive", "imburse"'],
+      ['a missing environment', 1, { environment: undefined }, 'tokens[1].environment: is required'],
+      ['an unknown environment', 1, { environment: 'staging' }, 'tokens[1].environment: must be one of "production", "sandbox"'],
+      ['a missing grant', 1, { grant: undefined }, 'tokens[1].grant: is required'],
+      ['an unknown grant', 1, { grant: 'password' }, 'tokens[1].grant: must be one of "client-credentials", "imburse-hmac"'],
+      ['a relative tokenUrl', 1, { tokenUrl: '/oauth/token' }, 'tokens[1].tokenUrl: must be an absolute URL'],
+      ['an http:// tokenUrl on a public host', 1, { tokenUrl: 'http://acme.thoughtindustries.com/oauth/token' }, 'tokens[1].tokenUrl: must use https:// (plain http:// is allowed only for loopback hosts)'],
+      ['a tokenUrl with a query', 1, { tokenUrl: 'https://acme.thoughtindustries.com/oauth/token?tenant=1' }, 'tokens[1].tokenUrl: must not contain a query string or fragment'],
+      ['a tokenUrl with a fragment', 1, { tokenUrl: 'https://acme.thoughtindustries.com/oauth/token#x' }, 'tokens[1].tokenUrl: must not contain a query string or fragment'],
+      ['a tokenUrl that cannot be a tag value', 1, { tokenUrl: `https://acme.thoughtindustries.com/${'t'.repeat(250)}` }, "tokens[1].tokenUrl: must be at most 256 characters of letters, digits and _.:/=+-@ because it is stored in the token secret's keyrotor:token-url tag"],
+      ['an empty scope list', 1, { scopes: [] }, 'tokens[1].scopes: must list at least one scope (leave the field out to request none)'],
+      ['a scope with a space', 1, { scopes: ['users:read courses:read'] }, 'tokens[1].scopes[0]: must be one or more letters, digits or _.:/=+-@, without spaces (list each scope separately)'],
+      ['an empty scope', 1, { scopes: ['users:read', ''] }, 'tokens[1].scopes[1]: must be one or more letters, digits or _.:/=+-@, without spaces'],
+      ['a scope that is not a string', 1, { scopes: [7] }, 'tokens[1].scopes[0]: must be a string, not a number'],
+      ['scopes too long for a tag value together', 1, { scopes: ['a'.repeat(200), 'b'.repeat(56)] }, "tokens[1].scopes: must be at most 256 characters of letters, digits and _.:/=+-@ when joined with spaces, because they are stored in the token secret's keyrotor:token-scopes tag"],
+      ['an unknown clientAuth', 1, { clientAuth: 'post' }, 'tokens[1].clientAuth: must be "basic" (HTTP Basic, client_secret_basic) or "body" (client_secret_post)'],
+      ['a Thrive tenantId of the wrong shape', 0, { tenantId: 'acme' }, 'tokens[0].tenantId: must look like <region>_<id>, e.g. eu-west-2_AbcdEfghI'],
+      ['a Thrive baseUrl on plain http://', 0, { baseUrl: 'http://acme.api.learn.link' }, 'tokens[0].baseUrl: must use https://'],
+      ['an empty credential', 2, { credential: '' }, 'tokens[2].credential: must not be empty'],
+      ['an unknown key', 1, { audience: 'api' }, 'tokens[1].audience: is not a known field'],
+    ])('reports %s, naming the field', (_case, index, patch, expected) => {
+      // Act
+      const issues = issuesOf(withToken(index, patch));
+
+      // Assess
+      expect(issues).toHaveLength(1);
+      expect(issues[0]).toContain(expected);
+    });
+
+    it.each<[string, number, Record<string, unknown>, string[]]>([
+      ['an Imburse token with the client-credentials grant', 2, { grant: 'client-credentials' }, ['tokens[2].grant: imburse tokens are minted with "imburse-hmac", not "client-credentials"']],
+      ['a Thrive token with the imburse-hmac grant', 0, { grant: 'imburse-hmac' }, ['tokens[0].grant: thrive tokens are minted with "client-credentials", not "imburse-hmac"']],
+      ['a Thought Industries token with the imburse-hmac grant', 1, { grant: 'imburse-hmac' }, ['tokens[1].grant: thought-industries tokens are minted with "client-credentials", not "imburse-hmac"']],
+      ['a Thought Industries token without tokenUrl', 1, { tokenUrl: undefined }, ['tokens[1].tokenUrl: is required for thought-industries tokens: keyrotor takes the OAuth token URL of your instance from config']],
+      [
+        'a Thought Industries token with Thrive\'s fields',
+        1,
+        { baseUrl: 'https://acme.thoughtindustries.com', tenantId: 'eu-west-2_AbcdEfghI' },
+        ['tokens[1].baseUrl: is only for thrive tokens (to derive tokenUrl); give tokenUrl instead', 'tokens[1].tenantId: is only for thrive tokens (to derive tokenUrl); give tokenUrl instead'],
+      ],
+      ['a Thrive token with neither tokenUrl nor baseUrl and tenantId', 0, { baseUrl: undefined, tenantId: undefined }, ['tokens[0].tokenUrl: is required for thrive tokens, unless baseUrl and tenantId are given to derive it as {baseUrl}/oauth2/token/{tenantId}']],
+      ['a Thrive token with baseUrl but no tenantId', 0, { tenantId: undefined }, ['tokens[0].tenantId: is required for a thrive token without tokenUrl (the token URL is {baseUrl}/oauth2/token/{tenantId})']],
+      ['a Thrive token with tenantId but no baseUrl', 0, { baseUrl: undefined }, ['tokens[0].baseUrl: is required for a thrive token without tokenUrl (the token URL is {baseUrl}/oauth2/token/{tenantId})']],
+      [
+        'a Thrive token with tokenUrl and baseUrl and tenantId',
+        0,
+        { tokenUrl: 'https://acme.api.learn.link/oauth2/token/eu-west-2_AbcdEfghI' },
+        [
+          'tokens[0].baseUrl: must be left out when tokenUrl is given (baseUrl and tenantId only derive the token URL)',
+          'tokens[0].tenantId: must be left out when tokenUrl is given (baseUrl and tenantId only derive the token URL)',
+        ],
+      ],
+      [
+        'a Thrive base URL that derives a token URL too long for a tag value',
+        0,
+        { baseUrl: `https://${'a'.repeat(210)}.api.learn.link` },
+        ["tokens[0].baseUrl: with tenantId it derives a token URL longer than 256 characters or with characters other than letters, digits and _.:/=+-@, but the token URL is stored in the token secret's keyrotor:token-url tag"],
+      ],
+      ['a client-credentials token naming a credential', 1, { credential: 'payments' }, ['tokens[1].credential: is only for imburse-hmac tokens; a client-credentials token is minted from its own OAuth client secret keyrotor/<id>/client']],
+      ['an imburse-hmac token without a credential', 2, { credential: undefined }, ['tokens[2].credential: is required for imburse-hmac tokens: the id of the imburse entry in credentials whose tenant key mints the token']],
+      ['an imburse-hmac token naming no configured credential', 2, { credential: 'payment' }, ['tokens[2].credential: no entry in credentials has the id "payment"; name the imburse credential that mints the token']],
+      ['an imburse-hmac token naming a credential of another provider', 2, { credential: 'acme-prod' }, ['tokens[2].credential: credentials[0] ("acme-prod") is a "thought-industries" credential; an imburse-hmac token is minted from an imburse one']],
+      ['an imburse-hmac token of another environment than its credential', 2, { environment: 'production' }, ['tokens[2].environment: must be "sandbox", the environment of credentials[2] ("payments"), which mints the token']],
+      [
+        'an imburse-hmac token with client-credentials fields',
+        2,
+        { tokenUrl: 'https://sandbox-api.imburse.net/token', scopes: ['a'], clientAuth: 'basic' },
+        [
+          "tokens[2].tokenUrl: is only for client-credentials tokens (an imburse-hmac token is minted from its credential's tenant key)",
+          "tokens[2].scopes: is only for client-credentials tokens (an imburse-hmac token is minted from its credential's tenant key)",
+          "tokens[2].clientAuth: is only for client-credentials tokens (an imburse-hmac token is minted from its credential's tenant key)",
+        ],
+      ],
+    ])('rejects %s, naming the field', (_case, index, patch, expected) => {
+      // Act
+      const issues = issuesOf(withToken(index, patch));
+
+      // Assess
+      expect(issues).toEqual(expected);
+    });
+
+    it('judges an imburse-hmac token\'s credential even when that credential has problems of its own', () => {
+      // Prepare
+      const input = withToken(2, { environment: 'production' });
+      (input.credentials as Record<string, unknown>[])[2]!.baseUrl = 'http://sandbox-api.imburse.net';
+
+      // Act
+      const issues = issuesOf(input);
+
+      // Assess
+      expect(issues).toEqual([
+        'credentials[2].baseUrl: must use https:// (plain http:// is allowed only for loopback hosts)',
+        'tokens[2].environment: must be "sandbox", the environment of credentials[2] ("payments"), which mints the token',
+      ]);
+    });
+
+    it.each<[string, Record<string, unknown>, string]>([
+      ['a token id that is also a credential id', { id: 'acme-prod' }, 'tokens[1].id: duplicates credentials[0].id ("acme-prod")'],
+      ['a token id that another token has', { id: 'learn-token' }, 'tokens[1].id: duplicates tokens[0].id ("learn-token")'],
+    ])('reports %s, naming both entries', (_case, patch, expected) => {
+      // Act
+      const issues = issuesOf(withToken(1, patch));
+
+      // Assess
+      expect(issues).toEqual([expected]);
+    });
+
+    it.each<[string, Record<string, unknown>, string]>([
+      ['a rate of 0 minutes', { rateMinutes: 0 }, 'tokenRefresh.rateMinutes: must be a whole number of minutes from 1 to 60'],
+      ['a rate of 61 minutes', { rateMinutes: 61 }, 'tokenRefresh.rateMinutes: must be a whole number of minutes from 1 to 60'],
+      ['a fractional rate', { rateMinutes: 2.5 }, 'tokenRefresh.rateMinutes: must be a whole number of minutes from 1 to 60'],
+      ['a rate given as a string', { rateMinutes: '5' }, 'tokenRefresh.rateMinutes: must be a number, not a string'],
+      ['a renewal fraction below 0.5', { renewAtFraction: 0.49 }, "tokenRefresh.renewAtFraction: must be a number from 0.5 to 0.95 (the share of a token's lifetime after which it is renewed)"],
+      ['a renewal fraction above 0.95', { renewAtFraction: 0.96, jitterFraction: 0 }, 'tokenRefresh.renewAtFraction: must be a number from 0.5 to 0.95'],
+      ['a negative jitter', { jitterFraction: -0.01 }, "tokenRefresh.jitterFraction: must be a number from 0 to 0.2 (the share of a token's lifetime added at random to spread renewals)"],
+      ['a jitter above 0.2', { jitterFraction: 0.21 }, 'tokenRefresh.jitterFraction: must be a number from 0 to 0.2'],
+      ['a concurrency of 0', { concurrency: 0 }, 'tokenRefresh.concurrency: must be a whole number from 1 to 20 (tokens renewed at once)'],
+      ['a concurrency of 21', { concurrency: 21 }, 'tokenRefresh.concurrency: must be a whole number from 1 to 20'],
+      ['an unknown key', { rate: 5 }, 'tokenRefresh.rate: is not a known field'],
+      [
+        'a renewal fraction and jitter that reach the whole lifetime',
+        { renewAtFraction: 0.8, jitterFraction: 0.2 },
+        'tokenRefresh.jitterFraction: renewAtFraction (0.8) + jitterFraction (0.2) must be less than 1, or a token could be planned for renewal after it expires; lower one of them',
+      ],
+      [
+        'a late renewal fraction with the default jitter',
+        { renewAtFraction: 0.95 },
+        'tokenRefresh.jitterFraction: renewAtFraction (0.95) + jitterFraction (0.1, the default) must be less than 1, or a token could be planned for renewal after it expires; lower one of them',
+      ],
+    ])('reports %s, naming the field', (_case, tokenRefresh, expected) => {
+      // Act
+      const issues = issuesOf(withTokens(undefined, { tokenRefresh }));
+
+      // Assess
+      expect(issues).toHaveLength(1);
+      expect(issues[0]).toContain(expected);
+    });
+
+    it.each<[string, unknown, string]>([
+      ['tokens that are not a list', {}, 'tokens: must be an array, not an object'],
+      ['a token that is not an object', ['acme'], 'tokens[0]: must be an object, not a string'],
+      ['tokenRefresh that is not an object', 5, 'tokenRefresh: must be an object, not a number'],
+    ])('reports %s', (_case, value, expected) => {
+      // Prepare
+      const key = expected.startsWith('tokenRefresh') ? 'tokenRefresh' : 'tokens';
+
+      // Act & Assess
+      expect(issuesOf({ ...validInput(), [key]: value })).toEqual([expected]);
+    });
+  });
+
   it('reports every problem at once, duplicates included', () => {
     // Prepare
     const input = {
@@ -332,6 +621,11 @@ describe('Function: parseConfig', () => {
         { id: 'acme', provider: 'moodle', environment: 'production', baseUrl: 'http://acme.example.com' },
         { id: 'acme', provider: 'thought-industries', environment: 'prod', baseUrl: 'https://acme.example.com', rotationIntervalDays: 5000 },
       ],
+      tokens: [
+        { id: 'acme', provider: 'thrive', environment: 'production', grant: 'client-credentials', tenantId: 'eu-west-2_AbcdEfghI', scopes: [] },
+        { id: 'pay', provider: 'imburse', environment: 'sandbox', grant: 'imburse-hmac', credential: 'acme' },
+      ],
+      tokenRefresh: { rateMinutes: 0, renewAtFraction: 0.9, jitterFraction: 0.2 },
     };
 
     // Act
@@ -349,9 +643,15 @@ describe('Function: parseConfig', () => {
         expect.stringMatching(/^credentials\[1\]\.rotationIntervalDays: /),
         'credentials[1].id: duplicates credentials[0].id ("acme")',
         expect.stringMatching(/^defaults\.gracePeriodHours: 1 hour \(3600 s\) must be longer than reader\.cacheTtlSeconds \(3600 s\)/),
+        expect.stringMatching(/^tokens\[0\]\.scopes: must list at least one scope/),
+        'tokens[0].id: duplicates credentials[0].id ("acme")',
+        expect.stringMatching(/^tokens\[0\]\.baseUrl: is required for a thrive token without tokenUrl/),
+        'tokens[1].credential: credentials[0] ("acme") is a "moodle" credential; an imburse-hmac token is minted from an imburse one',
+        expect.stringMatching(/^tokenRefresh\.rateMinutes: /),
+        expect.stringMatching(/^tokenRefresh\.jitterFraction: renewAtFraction \(0\.9\) \+ jitterFraction \(0\.2\) must be less than 1/),
       ]),
     );
-    expect(issues).toHaveLength(9);
+    expect(issues).toHaveLength(15);
   });
 
   it('names the source and lists each issue in the error message', () => {
@@ -390,12 +690,44 @@ describe('Function: parseConfig', () => {
         fc.record({ rotationIntervalDays: anyValue, gracePeriodHours: fc.oneof(anyValue, fc.integer({ min: -5, max: 2200 })) }, { requiredKeys: [] }),
       );
       const reader = fc.oneof(anyValue, fc.record({ cacheTtlSeconds: fc.oneof(anyValue, fc.integer({ min: -5, max: 90_000 })) }, { requiredKeys: [] }));
+      // Token fields draw from near-valid values too, so the cross-field rules see every combination.
+      const nearly = <T>(...values: T[]) => fc.oneof(anyValue, fc.constantFrom(...values));
+      const token = fc.record(
+        {
+          id: fc.oneof(anyValue, fc.constantFrom('acme', 'token-a', 'token-b')),
+          provider: nearly(...PROVIDER_IDS),
+          environment: nearly('production', 'sandbox'),
+          grant: nearly('client-credentials', 'imburse-hmac'),
+          tokenUrl: nearly('https://acme.example.com/oauth/token', 'http://acme.example.com/token'),
+          scopes: fc.oneof(anyValue, fc.array(fc.oneof(fc.string(), fc.constantFrom('read', 'api:write')))),
+          clientAuth: nearly('basic', 'body'),
+          baseUrl: nearly('https://acme.api.learn.link', `https://${'a'.repeat(240)}.example.com`),
+          tenantId: nearly('eu-west-2_AbcdEfghI'),
+          credential: nearly('acme', 'payments'),
+          description: anyValue,
+        },
+        { requiredKeys: [] },
+      );
+      const tokenRefresh = fc.oneof(
+        anyValue,
+        fc.record(
+          {
+            rateMinutes: fc.oneof(anyValue, fc.integer({ min: -1, max: 61 })),
+            renewAtFraction: fc.oneof(anyValue, fc.double({ min: 0.4, max: 1, noNaN: true })),
+            jitterFraction: fc.oneof(anyValue, fc.double({ min: -0.1, max: 0.3, noNaN: true })),
+            concurrency: fc.oneof(anyValue, fc.integer({ min: 0, max: 21 })),
+          },
+          { requiredKeys: [] },
+        ),
+      );
       const config = fc.record(
         {
           alerts: fc.record({ emails: fc.oneof(fc.array(fc.oneof(fc.emailAddress(), fc.string())), anyValue) }),
           defaults,
           reader,
           credentials: fc.array(credential),
+          tokens: fc.oneof(anyValue, fc.array(token, { maxLength: 4 })),
+          tokenRefresh,
         },
         { requiredKeys: [] },
       );
@@ -407,7 +739,7 @@ describe('Function: parseConfig', () => {
             expect(error).toBeInstanceOf(ConfigError);
             for (const issue of (error as ConfigError).issues) {
               // Each issue is one line that starts with the path of a field of the config.
-              expect(issue).toMatch(/^(\(top level\)|alerts|defaults|reader|credentials|\[")[^\n]*: \S[^\n]*$/);
+              expect(issue).toMatch(/^(\(top level\)|alerts|defaults|reader|credentials|tokens|tokenRefresh|\[")[^\n]*: \S[^\n]*$/);
             }
           }
         }),
@@ -433,19 +765,60 @@ describe('Function: parseConfig', () => {
           cacheTtlSeconds: fc.integer({ min: 1, max: Math.min(86_400, gracePeriodHours * 3600 - 1) }),
         }),
       );
+      // A token of each kind; an imburse-hmac one is tied to the first credential below.
+      const scopes = fc.array(fc.stringMatching(/^[a-z][a-z0-9:/._-]{0,20}$/), { minLength: 1, maxLength: 4 });
+      const clientCredentialsToken = fc.oneof(
+        fc.record(
+          {
+            provider: fc.constant('thought-industries'),
+            grant: fc.constant('client-credentials'),
+            tokenUrl: fc.domain().map((domain) => `https://${domain}/oauth/token`),
+            scopes,
+            clientAuth: fc.constantFrom('basic', 'body'),
+          },
+          { requiredKeys: ['provider', 'grant', 'tokenUrl'] },
+        ),
+        fc.record(
+          {
+            provider: fc.constant('thrive'),
+            grant: fc.constant('client-credentials'),
+            baseUrl: fc.domain().map((domain) => `https://${domain}`),
+            tenantId: fc.constantFrom('eu-west-2_AbcdEfghI', 'us-east-1_Z9'),
+            scopes,
+          },
+          { requiredKeys: ['provider', 'grant', 'baseUrl', 'tenantId'] },
+        ),
+      );
       const config = fc.record({
         credentials: fc.uniqueArray(credential, { minLength: 1, maxLength: 5, selector: (c) => c.id }),
+        tokens: fc.array(fc.oneof(clientCredentialsToken, fc.constant(undefined)), { maxLength: 3 }),
+        refresh: fc.record({
+          rateMinutes: fc.integer({ min: 1, max: 60 }),
+          renewAtFraction: fc.double({ min: 0.5, max: 0.95, noNaN: true }),
+          jitterFraction: fc.double({ min: 0, max: 0.2, noNaN: true }),
+          concurrency: fc.integer({ min: 1, max: 20 }),
+        }).filter((refresh) => refresh.renewAtFraction + refresh.jitterFraction < 1),
         rotationIntervalDays: fc.integer({ min: 1, max: 1000 }),
         timings,
-      }).map(({ credentials, rotationIntervalDays, timings: { gracePeriodHours, cacheTtlSeconds } }) => ({
-        credentials,
+      }).map(({ credentials, tokens, refresh, rotationIntervalDays, timings: { gracePeriodHours, cacheTtlSeconds } }) => ({
+        credentials: credentials.map((c, index) => (index === 0 ? { ...c, provider: 'imburse' } : c)),
+        // `undefined` stands for an imburse-hmac token on the first credential. Token ids are t-0,
+        // t-1, …; an input whose generated credential ids take one of them is skipped below.
+        tokens: tokens.map((token, index) =>
+          token === undefined
+            ? { id: `t-${index}`, provider: 'imburse', environment: credentials[0]!.environment, grant: 'imburse-hmac', credential: credentials[0]!.id }
+            : { id: `t-${index}`, environment: 'production', ...token },
+        ),
+        tokenRefresh: refresh,
         defaults: { rotationIntervalDays, gracePeriodHours },
         reader: { cacheTtlSeconds },
-      }));
+      })).filter((input) => !input.credentials.some((c) => c.id.startsWith('t-')));
       fc.assert(
         fc.property(config, (input) => {
           const parsed = parseConfig(input);
           expect(parsed.credentials).toHaveLength(input.credentials.length);
+          expect(parsed.tokens).toHaveLength(input.tokens.length);
+          expect(parsed.tokenRefresh).toEqual(input.tokenRefresh);
           expect(parseConfig(JSON.parse(JSON.stringify(parsed)))).toEqual(parsed);
         }),
         { numRuns: 200 },
@@ -476,6 +849,12 @@ describe('Function: loadConfig', () => {
       ['imburse', 'sandbox', 'https://sandbox-api.imburse.net'],
       ['boss-insights', 'production', 'https://acme.bossinsights.com'],
     ]);
+    expect(config.tokens.map((t) => [t.id, t.provider, t.grant])).toEqual([
+      ['learn-token', 'thrive', 'client-credentials'],
+      ['payments-sandbox-token', 'imburse', 'imburse-hmac'],
+    ]);
+    expect(config.tokens[0]).toMatchObject({ tokenUrl: expect.stringMatching(/\/oauth2\/token\/[a-z]{2}-[a-z]+-\d_[A-Za-z0-9]+$/) });
+    expect(config.tokens[1]).toMatchObject({ credential: 'payments-sandbox' });
     expect(config.alerts.emails.length).toBeGreaterThan(0);
     expect(config.defaults.gracePeriodHours * 3600).toBeGreaterThan(config.reader.cacheTtlSeconds);
   });
@@ -512,5 +891,38 @@ describe('Function: secretNameFor', () => {
   it('prefixes the credential id with keyrotor/', () => {
     // Act & Assess
     expect(secretNameFor('acme-prod')).toBe('keyrotor/acme-prod');
+  });
+});
+
+describe('Function: tokenSecretNameFor', () => {
+  it('names the token secret keyrotor/<id>/token', () => {
+    // Act & Assess
+    expect(tokenSecretNameFor('learn-token')).toBe('keyrotor/learn-token/token');
+  });
+});
+
+describe('Function: oauthClientSecretNameFor', () => {
+  it('names the OAuth client secret keyrotor/<id>/client', () => {
+    // Act & Assess
+    expect(oauthClientSecretNameFor('learn-token')).toBe('keyrotor/learn-token/client');
+  });
+});
+
+describe('Function: tokenRefreshProblems', () => {
+  it('finds nothing wrong with the defaults', () => {
+    // Act & Assess
+    expect(tokenRefreshProblems(DEFAULT_TOKEN_REFRESH)).toEqual([]);
+  });
+
+  it('reports every problem by the config file\'s rules, each naming its field', () => {
+    // Act
+    const problems = tokenRefreshProblems({ rateMinutes: 0, renewAtFraction: 0.9, jitterFraction: 0.2, concurrency: 1.5 });
+
+    // Assess
+    expect(problems).toEqual([
+      'tokenRefresh.rateMinutes: must be a whole number of minutes from 1 to 60',
+      'tokenRefresh.concurrency: must be a whole number from 1 to 20 (tokens renewed at once)',
+      'tokenRefresh.jitterFraction: renewAtFraction (0.9) + jitterFraction (0.2) must be less than 1, or a token could be planned for renewal after it expires; lower one of them',
+    ]);
   });
 });
