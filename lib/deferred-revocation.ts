@@ -1,17 +1,16 @@
 import * as path from 'node:path';
-import { Duration, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { keyUseViaService } from './key-use-via-service';
-import { KeyrotorFunction } from './keyrotor-function';
+import type { KeyrotorFunction } from './keyrotor-function';
 import type { LedgerTable } from './ledger-table';
+import { SCHEDULER_PRINCIPAL, SchedulerInvocation } from './scheduler-invocation';
 
 /** Where the revoker handler lives (see DESIGN §7: `lambdas/handlers/<name>.ts` exports `handler`). */
 export const REVOKE_HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'handlers', 'revoke.ts');
@@ -27,8 +26,6 @@ export const REVOCATION_SCHEDULE_NAME_PREFIX = 'revoke-';
 
 /** What the revoker reads of a managed secret: its stages, and its current value to authenticate and to refuse a current key. */
 export const REVOKER_SECRET_ACTIONS = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] as const;
-
-const SCHEDULER_PRINCIPAL = 'scheduler.amazonaws.com';
 
 /** Properties of {@link DeferredRevocation}. */
 export interface DeferredRevocationProps {
@@ -65,10 +62,11 @@ export interface DeferredRevocationProps {
  * Scheduler assumes the scheduler role and invokes the revoker asynchronously, and the
  * schedule deletes itself. The revoker refuses to revoke a key that is `AWSCURRENT`.
  *
- * Failures end in one dead-letter queue, alarmed: a revocation Scheduler could not deliver
- * (after its retries) and an invocation the revoker failed (after Lambda's two asynchronous
- * retries; Scheduler counts an accepted asynchronous invocation as delivered, so without the
- * function's own dead-letter queue that revocation would only be in the logs).
+ * Failures end in one dead-letter queue, alarmed ({@link SchedulerInvocation}): a revocation
+ * Scheduler could not deliver (after its retries) and an invocation the revoker failed (after
+ * Lambda's two asynchronous retries; Scheduler counts an accepted asynchronous invocation as
+ * delivered, so without the function's own dead-letter queue that revocation would only be in
+ * the logs).
  *
  * Least privilege: the scheduler role may invoke only the revoker and send only to the queue;
  * the revoker may read only the secrets passed to {@link DeferredRevocation.grantRevocation},
@@ -102,76 +100,37 @@ export class DeferredRevocation extends Construct {
       resourceName: `${this.scheduleGroupName}/${REVOCATION_SCHEDULE_NAME_PREFIX}*`,
     });
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      // The longest SQS keeps a message: time for a person to read why a revocation failed.
-      retentionPeriod: Duration.days(14),
-    });
-    // This queue is the dead-letter queue of the revoker and of every revocation schedule;
-    // cdk-nag recognises the former, so AwsSolutions-SQS3 needs no acknowledgement.
-
-    this.revoker = new KeyrotorFunction(this, 'Revoker', {
-      entry: props.revokerEntry ?? REVOKE_HANDLER_ENTRY,
-      serviceName: 'keyrotor-revoke',
-      description: 'keyrotor: revokes an old platform key after its grace period (invoked by EventBridge Scheduler)',
-      roleDescription: 'keyrotor revoker: revokes old platform keys of the managed secrets',
-      alarmDescription:
-        'keyrotor: revoking an old key failed. Check the revoker logs; the request is in the revocation dead-letter queue once Lambda gives up. ' +
-        'A refusal means the old key is still AWSCURRENT: finish the rotation first.',
-      environment: { KEYROTOR_LEDGER_TABLE: props.ledger.table.tableName },
-      deadLetterQueue: this.deadLetterQueue,
-      ...(props.alarmTopic === undefined ? {} : { alarmTopic: props.alarmTopic }),
-    });
-    this.revoker.allowKeyThrough(props.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
-    props.ledger.grantRecordKeeping(this.revoker.role);
-
-    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
-      description: 'keyrotor: EventBridge Scheduler invokes the revoker with this role',
-      // Only schedules of this group in this account may use the role (confused deputy).
-      assumedBy: new iam.ServicePrincipal(SCHEDULER_PRINCIPAL, {
-        conditions: {
-          StringEquals: {
-            'aws:SourceAccount': stack.account,
-            'aws:SourceArn': this.scheduleGroup.attrArn,
-          },
-        },
-      }),
-    });
-    this.schedulerRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'InvokeRevoker',
-        actions: ['lambda:InvokeFunction'],
-        // The unqualified ARN only: schedules target the function, never a version or alias.
-        resources: [this.revoker.function.functionArn],
-      }),
-    );
-    this.schedulerRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'SendUndeliverableRevocations',
-        actions: ['sqs:SendMessage'],
-        resources: [this.deadLetterQueue.queueArn],
-      }),
-    );
-    this.schedulerRole.addToPolicy(keyUseViaService(this, props.encryptionKey, 'sqs', ['kms:GenerateDataKey', 'kms:Decrypt']));
-
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription:
+    // 'Default' is left out of logical ids: the queue, revoker, role and alarm keep the ids
+    // they had when this construct created them itself.
+    const invocation = new SchedulerInvocation(this, 'Default', {
+      encryptionKey: props.encryptionKey,
+      scheduleGroup: this.scheduleGroup,
+      targetId: 'Revoker',
+      target: {
+        entry: props.revokerEntry ?? REVOKE_HANDLER_ENTRY,
+        serviceName: 'keyrotor-revoke',
+        description: 'keyrotor: revokes an old platform key after its grace period (invoked by EventBridge Scheduler)',
+        roleDescription: 'keyrotor revoker: revokes old platform keys of the managed secrets',
+        alarmDescription:
+          'keyrotor: revoking an old key failed. Check the revoker logs; the request is in the revocation dead-letter queue once Lambda gives up. ' +
+          'A refusal means the old key is still AWSCURRENT: finish the rotation first.',
+        environment: { KEYROTOR_LEDGER_TABLE: props.ledger.table.tableName },
+      },
+      schedulerRoleDescription: 'keyrotor: EventBridge Scheduler invokes the revoker with this role',
+      invokeSid: 'InvokeRevoker',
+      deadLetterSid: 'SendUndeliverableRevocations',
+      deadLetterAlarmDescription:
         'keyrotor: an old key was not revoked. A revocation is in the revocation dead-letter queue: read the message for the secret and key, ' +
         'fix the cause (revoker logs), then revoke the key by hand or run the revoker again with the message as input.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...(props.alarmTopic === undefined ? {} : { alarmTopic: props.alarmTopic }),
     });
-    if (props.alarmTopic) {
-      this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
-    }
+    this.deadLetterQueue = invocation.deadLetterQueue;
+    this.revoker = invocation.target;
+    this.schedulerRole = invocation.schedulerRole;
+    this.deadLetterAlarm = invocation.deadLetterAlarm;
+
+    this.revoker.allowKeyThrough(props.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
+    props.ledger.grantRecordKeeping(this.revoker.role);
   }
 
   /** Lets the revoker read `secret` ({@link REVOKER_SECRET_ACTIONS} on its ARN only). */

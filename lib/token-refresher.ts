@@ -1,18 +1,17 @@
 import * as path from 'node:path';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Duration, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TOKEN_TAG } from '../lambdas/core/contracts';
 import { DEFAULT_TOKEN_REFRESH, tokenRefreshProblems, type TokenRefreshConfig } from './config';
-import { keyUseViaService } from './key-use-via-service';
-import { KeyrotorFunction } from './keyrotor-function';
+import type { KeyrotorFunction } from './keyrotor-function';
 import type { ManagedToken } from './managed-token';
+import { SchedulerInvocation } from './scheduler-invocation';
 import { wildcardResourceFindingId } from './wildcard-resource-finding';
 
 /** Where the token refresher handler lives (see DESIGN §7: `lambdas/handlers/<name>.ts` exports `handler`). */
@@ -31,8 +30,6 @@ export const REFRESHER_TIMEOUT = Duration.minutes(5);
 export const READ_TOKEN_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
 export const RENEW_TOKEN_ACTIONS = ['secretsmanager:PutSecretValue'] as const;
 export const RECORD_REFRESH_STATE_ACTIONS = ['secretsmanager:TagResource'] as const;
-
-const SCHEDULER_PRINCIPAL = 'scheduler.amazonaws.com';
 
 /** Properties of {@link TokenRefresher}. */
 export interface TokenRefresherProps {
@@ -75,7 +72,7 @@ export interface TokenRefresherProps {
  * One run at a time (reserved concurrency 1), so at most one renewal per token is in flight.
  * The schedule invokes the refresher asynchronously with its own role; an invocation Scheduler
  * could not deliver and a run that still failed after Lambda's retries end in one dead-letter
- * queue, alarmed, beside the refresher's errors alarm.
+ * queue, alarmed, beside the refresher's errors alarm ({@link SchedulerInvocation}).
  *
  * Least privilege: the refresher may list secrets (names and tags only), read exactly the token
  * and source secrets passed to {@link TokenRefresher.grantRefresh}, write and tag (only
@@ -99,41 +96,50 @@ export class TokenRefresher extends Construct {
 
   public constructor(scope: Construct, id: string, props: TokenRefresherProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     const settings = props.settings ?? DEFAULT_TOKEN_REFRESH;
     const problems = tokenRefreshProblems(settings);
     if (problems.length > 0) throw new Error(`TokenRefresher ${this.node.path}: invalid settings:\n  - ${problems.join('\n  - ')}`);
     this.settings = settings;
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-
-    this.refresher = new KeyrotorFunction(this, 'Refresher', {
-      entry: props.entry ?? REFRESH_TOKENS_HANDLER_ENTRY,
-      serviceName: 'keyrotor-refresh-tokens',
-      description: `keyrotor: renews access tokens before they expire (EventBridge Scheduler, ${refreshRate(settings.rateMinutes)})`,
-      roleDescription: 'keyrotor token refresher: renews the access tokens in the keyrotor/<id>/token secrets',
-      alarmDescription:
-        'keyrotor: a token refresh run failed as a whole (it could not list or read the token secrets, or its configuration is invalid). ' +
-        'Check the token refresher logs; renewals that fail for one token are alerted separately and never overwrite a valid token.',
-      timeout: REFRESHER_TIMEOUT,
-      // One run at a time, so a token never has two renewals in flight.
-      reservedConcurrentExecutions: 1,
-      environment: {
-        KEYROTOR_ALERTS_TOPIC_ARN: props.alertsTopic.topicArn,
-        KEYROTOR_REFRESH_RATE_MINUTES: String(settings.rateMinutes),
-        KEYROTOR_RENEW_AT_FRACTION: String(settings.renewAtFraction),
-        KEYROTOR_RENEW_JITTER_FRACTION: String(settings.jitterFraction),
-        KEYROTOR_REFRESH_CONCURRENCY: String(settings.concurrency),
-        POWERTOOLS_METRICS_NAMESPACE: REFRESHER_METRICS_NAMESPACE,
+    // 'Default' is left out of logical ids: the queue, refresher, role and alarm keep the ids
+    // they had when this construct created them itself.
+    const invocation = new SchedulerInvocation(this, 'Default', {
+      encryptionKey: props.encryptionKey,
+      // Only schedules of keyrotor's group in this account may use the scheduler role.
+      scheduleGroup: props.scheduleGroup,
+      targetId: 'Refresher',
+      target: {
+        entry: props.entry ?? REFRESH_TOKENS_HANDLER_ENTRY,
+        serviceName: 'keyrotor-refresh-tokens',
+        description: `keyrotor: renews access tokens before they expire (EventBridge Scheduler, ${refreshRate(settings.rateMinutes)})`,
+        roleDescription: 'keyrotor token refresher: renews the access tokens in the keyrotor/<id>/token secrets',
+        alarmDescription:
+          'keyrotor: a token refresh run failed as a whole (it could not list or read the token secrets, or its configuration is invalid). ' +
+          'Check the token refresher logs; renewals that fail for one token are alerted separately and never overwrite a valid token.',
+        timeout: REFRESHER_TIMEOUT,
+        // One run at a time, so a token never has two renewals in flight.
+        reservedConcurrentExecutions: 1,
+        environment: {
+          KEYROTOR_ALERTS_TOPIC_ARN: props.alertsTopic.topicArn,
+          KEYROTOR_REFRESH_RATE_MINUTES: String(settings.rateMinutes),
+          KEYROTOR_RENEW_AT_FRACTION: String(settings.renewAtFraction),
+          KEYROTOR_RENEW_JITTER_FRACTION: String(settings.jitterFraction),
+          KEYROTOR_REFRESH_CONCURRENCY: String(settings.concurrency),
+          POWERTOOLS_METRICS_NAMESPACE: REFRESHER_METRICS_NAMESPACE,
+        },
       },
-      deadLetterQueue: this.deadLetterQueue,
+      schedulerRoleDescription: 'keyrotor: EventBridge Scheduler invokes the token refresher with this role',
+      invokeSid: 'InvokeTokenRefresher',
+      deadLetterSid: 'SendUndeliverableRefreshes',
+      deadLetterAlarmDescription:
+        'keyrotor: a token refresher run was not delivered or failed after Lambda\'s retries (it is in the token refresh dead-letter queue). ' +
+        'Check the token refresher logs and the scheduler role; tokens are not renewed while runs fail.',
       alarmTopic: props.alertsTopic,
     });
+    this.deadLetterQueue = invocation.deadLetterQueue;
+    this.refresher = invocation.target;
+    this.schedulerRole = invocation.schedulerRole;
+    this.deadLetterAlarm = invocation.deadLetterAlarm;
 
     const role = this.refresher.role;
     role.addToPolicy(
@@ -161,34 +167,6 @@ export class TokenRefresher extends Construct {
         'the refresher uses it to find the token secrets by their keyrotor:kind tag, and reads values only of the secrets it is granted by ARN.',
     });
 
-    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
-      description: 'keyrotor: EventBridge Scheduler invokes the token refresher with this role',
-      // Only schedules of keyrotor's group in this account may use the role (confused deputy).
-      assumedBy: new iam.ServicePrincipal(SCHEDULER_PRINCIPAL, {
-        conditions: {
-          StringEquals: {
-            'aws:SourceAccount': stack.account,
-            'aws:SourceArn': props.scheduleGroup.attrArn,
-          },
-        },
-      }),
-    });
-    this.schedulerRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'InvokeTokenRefresher',
-        actions: ['lambda:InvokeFunction'],
-        resources: [this.refresher.function.functionArn],
-      }),
-    );
-    this.schedulerRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'SendUndeliverableRefreshes',
-        actions: ['sqs:SendMessage'],
-        resources: [this.deadLetterQueue.queueArn],
-      }),
-    );
-    this.schedulerRole.addToPolicy(keyUseViaService(this, props.encryptionKey, 'sqs', ['kms:GenerateDataKey', 'kms:Decrypt']));
-
     const periodSeconds = settings.rateMinutes * 60;
     this.schedule = new scheduler.CfnSchedule(this, 'Schedule', {
       name: props.scheduleName ?? DEFAULT_REFRESH_SCHEDULE_NAME,
@@ -209,21 +187,6 @@ export class TokenRefresher extends Construct {
     });
     // Scheduler assumes the role at the first run; let its policy exist by then.
     this.schedule.node.addDependency(this.schedulerRole);
-
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription:
-        'keyrotor: a token refresher run was not delivered or failed after Lambda\'s retries (it is in the token refresh dead-letter queue). ' +
-        'Check the token refresher logs and the scheduler role; tokens are not renewed while runs fail.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alertsTopic));
   }
 
   /**
