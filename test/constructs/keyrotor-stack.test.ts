@@ -207,7 +207,7 @@ describe('Construct: KeyrotorStack', () => {
         KEYROTOR_ALERTS_TOPIC_ARN: stack.resolve(stack.alerts.topic.topicArn),
         KEYROTOR_REFRESH_RATE_MINUTES: '2',
         KEYROTOR_RENEW_AT_FRACTION: '0.75',
-        KEYROTOR_RENEW_JITTER_FRACTION: '0.1',
+        KEYROTOR_RENEW_JITTER_FRACTION: '0.05',
         KEYROTOR_REFRESH_CONCURRENCY: '8',
       });
     });

@@ -104,7 +104,7 @@ describe('Construct: TokenRefresher', () => {
           KEYROTOR_ALERTS_TOPIC_ARN: topicArn,
           KEYROTOR_REFRESH_RATE_MINUTES: '5',
           KEYROTOR_RENEW_AT_FRACTION: '0.75',
-          KEYROTOR_RENEW_JITTER_FRACTION: '0.1',
+          KEYROTOR_RENEW_JITTER_FRACTION: '0.05',
           KEYROTOR_REFRESH_CONCURRENCY: '4',
           POWERTOOLS_METRICS_NAMESPACE: 'keyrotor',
         },

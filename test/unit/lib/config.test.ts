@@ -126,7 +126,7 @@ describe('Function: parseConfig', () => {
           },
         ],
         tokens: [],
-        tokenRefresh: { rateMinutes: 5, renewAtFraction: 0.75, jitterFraction: 0.1, concurrency: 4 },
+        tokenRefresh: { rateMinutes: 5, renewAtFraction: 0.75, jitterFraction: 0.05, concurrency: 4 },
       });
       expect(DEFAULT_ROTATION_INTERVAL_DAYS).toBe(90);
       expect(DEFAULT_GRACE_PERIOD_HOURS).toBe(24);
@@ -435,8 +435,8 @@ describe('Function: parseConfig', () => {
       const input = withTokens(undefined, { tokenRefresh: { rateMinutes: 1, renewAtFraction: 0.5 } });
 
       // Act & Assess
-      expect(parseConfig(input).tokenRefresh).toEqual({ rateMinutes: 1, renewAtFraction: 0.5, jitterFraction: 0.1, concurrency: 4 });
-      expect(DEFAULT_TOKEN_REFRESH).toEqual({ rateMinutes: 5, renewAtFraction: 0.75, jitterFraction: 0.1, concurrency: 4 });
+      expect(parseConfig(input).tokenRefresh).toEqual({ rateMinutes: 1, renewAtFraction: 0.5, jitterFraction: 0.05, concurrency: 4 });
+      expect(DEFAULT_TOKEN_REFRESH).toEqual({ rateMinutes: 5, renewAtFraction: 0.75, jitterFraction: 0.05, concurrency: 4 });
     });
 
     it.each<[string, Record<string, unknown>]>([
@@ -586,7 +586,7 @@ describe('Function: parseConfig', () => {
       [
         'a late renewal fraction with the default jitter',
         { renewAtFraction: 0.95 },
-        'tokenRefresh.jitterFraction: renewAtFraction (0.95) + jitterFraction (0.1, the default) must be less than 1, or a token could be planned for renewal after it expires; lower one of them',
+        'tokenRefresh.jitterFraction: renewAtFraction (0.95) + jitterFraction (0.05, the default) must be less than 1, or a token could be planned for renewal after it expires; lower one of them',
       ],
     ])('reports %s, naming the field', (_case, tokenRefresh, expected) => {
       // Act
