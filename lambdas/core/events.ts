@@ -3,6 +3,9 @@ import { ENVIRONMENTS, PROVIDER_IDS } from './contracts';
 import { ValidationError } from './errors';
 import { redactText } from './redaction';
 import { describeIssues } from './secret-value';
+import { resolveSecretContext } from './secret-context';
+import type { LoggerPort } from '../ports/logger';
+import type { SecretMetadata } from '../ports/secret-store';
 
 /**
  * keyrotor's own events on its EventBridge bus (source `keyrotor`). Security tools subscribe to
@@ -100,3 +103,25 @@ export interface EventPublisher {
 }
 
 export const NO_EVENTS: EventPublisher = { async publish() {} };
+
+/**
+ * Publishes an event about a managed secret. Provider and environment come from its tags (an
+ * event must name them, so none is published for a secret without them). A publishing failure
+ * is logged and never replaces the outcome of the work it reports.
+ */
+export async function publishSecretEvent(
+  publisher: EventPublisher,
+  logger: LoggerPort,
+  metadata: SecretMetadata,
+  type: EventType,
+  fields: Omit<EventDetail, 'version' | 'secret' | 'provider' | 'environment' | 'severity'> & { severity?: EventDetail['severity'] },
+): Promise<void> {
+  try {
+    const context = resolveSecretContext(metadata, undefined);
+    await publisher.publish(
+      buildEvent(type, { version: DETAIL_VERSION, secret: metadata.name, provider: context.provider, environment: context.environment, severity: DEFAULT_SEVERITY[type], ...fields }),
+    );
+  } catch (error) {
+    logger.warn('could not publish a keyrotor event', { type, secret: metadata.name, errorName: error instanceof Error ? error.name : 'unknown' });
+  }
+}

@@ -6,6 +6,7 @@ import { keyIdOf } from './rotation';
 import { resolveSecretContext } from './secret-context';
 import { credentialStrings, describeIssues, parseSecretValue } from './secret-value';
 import type { Ledger } from '../ports/ledger';
+import { NO_EVENTS, publishSecretEvent, type EventPublisher } from './events';
 import type { LoggerPort } from '../ports/logger';
 import type { RevocationRequest } from '../ports/revocation-scheduler';
 import type { SecretStore } from '../ports/secret-store';
@@ -17,6 +18,8 @@ export interface RevokeDeps {
   readonly ledger: Ledger;
   readonly logger: LoggerPort;
   readonly now: () => Date;
+  /** Where keyrotor's events go. @default NO_EVENTS */
+  readonly events?: EventPublisher;
 }
 
 const requestSchema = z.object({
@@ -60,6 +63,15 @@ export async function revokeOldKey(request: RevocationRequest, deps: RevokeDeps)
       fingerprint: request.fingerprint,
       detail: 'the key is AWSCURRENT',
     });
+    await publishSecretEvent(deps.events ?? NO_EVENTS, deps.logger, metadata, 'RotationFailed', {
+      step: 'revoke',
+      rotation: request.token,
+      fingerprint: request.fingerprint,
+      errorName: 'SecretStateError',
+      summary: `the scheduled revocation of key ${request.fingerprint} of ${metadata.name} was refused: the key is still AWSCURRENT`,
+      done: 'Nothing was revoked; the key keeps working.',
+      action: 'Finish or restart the rotation (npx keyrotor submit / aws secretsmanager rotate-secret); revoke the old key only after another key is current.',
+    });
     throw new SecretStateError(
       `refusing to revoke key ${request.fingerprint} of ${metadata.name}: it is still AWSCURRENT (the rotation that replaced it did not finish). ` +
         `Finish or restart the rotation (npx keyrotor submit / aws secretsmanager rotate-secret); revoke it by hand only after another key is current.`,
@@ -78,6 +90,13 @@ export async function revokeOldKey(request: RevocationRequest, deps: RevokeDeps)
     providerKeyId: request.providerKeyId,
     fingerprint: request.fingerprint,
     detail: outcome,
+  });
+  await publishSecretEvent(deps.events ?? NO_EVENTS, deps.logger, metadata, 'KeyRevoked', {
+    step: 'revoke',
+    rotation: request.token,
+    fingerprint: request.fingerprint,
+    summary: `the old key ${request.fingerprint} of ${metadata.name} was revoked after its grace period (${outcome})`,
+    done: `Revoked at ${provider.displayName} by API; the ledger records it.`,
   });
   deps.logger.info('old key revoked', { secret: metadata.name, fingerprint: request.fingerprint, providerKeyId: request.providerKeyId, outcome });
   return outcome;

@@ -9,6 +9,8 @@ import type { LoggerPort } from '../ports/logger';
 import type { Ledger, LedgerEvent } from '../ports/ledger';
 import type { Provider } from '../ports/provider';
 import type { RevocationScheduler } from '../ports/revocation-scheduler';
+import { NO_EVENTS, publishSecretEvent, type EventPublisher, type EventType } from './events';
+import { redactText } from './redaction';
 import type { ProviderRegistry } from '../providers/registry';
 import { versionWithStage, type SecretMetadata, type SecretStore } from '../ports/secret-store';
 
@@ -29,6 +31,8 @@ export interface RotationDeps {
   readonly revocations: RevocationScheduler;
   /** How long an old key stays alive after promotion (longer than any reader's cache). */
   readonly gracePeriodMs: number;
+  /** Where keyrotor's events go. @default NO_EVENTS */
+  readonly events?: EventPublisher;
 }
 
 /** What a step did, for logs and tests. */
@@ -96,18 +100,48 @@ export async function runRotationStep(event: RotationEvent, deps: RotationDeps):
     throw new SecretStateError(`version ${token} of secret ${metadata.name} is not staged AWSPENDING; start the rotation again`);
   }
 
-  switch (step) {
-    case 'createSecret':
-      return createSecret(metadata, token, deps);
-    case 'setSecret':
-      // The platform issued the key; there is nothing to set on its side.
-      deps.logger.info('setSecret: nothing to set for a platform-issued key', { secret: metadata.name, token });
-      return 'nothing-to-set';
-    case 'testSecret':
-      return testSecret(metadata, token, deps);
-    case 'finishSecret':
-      return finishSecret(metadata, token, deps);
+  try {
+    switch (step) {
+      case 'createSecret':
+        return await createSecret(metadata, token, deps);
+      case 'setSecret':
+        // The platform issued the key; there is nothing to set on its side.
+        deps.logger.info('setSecret: nothing to set for a platform-issued key', { secret: metadata.name, token });
+        return 'nothing-to-set';
+      case 'testSecret':
+        return await testSecret(metadata, token, deps);
+      case 'finishSecret':
+        return await finishSecret(metadata, token, deps);
+    }
+  } catch (error) {
+    await emitFailure(metadata, token, step, error, deps);
+    throw error;
   }
+}
+
+/** Publishes an event about this secret (see publishSecretEvent). */
+function emit(
+  deps: RotationDeps,
+  metadata: SecretMetadata,
+  type: EventType,
+  fields: Parameters<typeof publishSecretEvent>[4],
+): Promise<void> {
+  return publishSecretEvent(deps.events ?? NO_EVENTS, deps.logger, metadata, type, fields);
+}
+
+async function emitFailure(metadata: SecretMetadata, token: string, step: RotationStep, error: unknown, deps: RotationDeps): Promise<void> {
+  const message = error instanceof Error ? redactText(error.message) : 'unknown error';
+  if (error instanceof ManualActionRequiredError) {
+    await emit(deps, metadata, 'ManualActionRequired', { step, rotation: token, summary: `${metadata.name} needs a person to continue its rotation`, action: message });
+    return;
+  }
+  await emit(deps, metadata, 'RotationFailed', {
+    step,
+    rotation: token,
+    errorName: error instanceof Error ? error.name : 'Error',
+    summary: `${step} of ${metadata.name} failed: ${message}`.slice(0, 1000),
+    done: 'The current key is unchanged (AWSCURRENT was not moved). Secrets Manager retries the rotation.',
+  });
 }
 
 async function readCurrent(metadata: SecretMetadata, deps: RotationDeps) {
@@ -168,6 +202,7 @@ async function issueByApi(
 ): Promise<StepOutcome> {
   const issueKey = provider.issueKey as NonNullable<Provider['issueKey']>;
   const keyName = apiKeyNameFor(metadata.name, token);
+  await emit(deps, metadata, 'RotationStarted', { step: 'createSecret', rotation: token, summary: `keyrotor is creating a new ${provider.displayName} key for ${metadata.name}` });
   const claim = await deps.ledger.claimIssue(metadata.arn, token, keyName, deps.now().toISOString());
   if (claim.previous) await revokeOrphans(metadata, token, keyName, current, context, provider, claim.previous.providerKeyId, deps);
 
@@ -299,7 +334,7 @@ async function finishSecret(metadata: SecretMetadata, token: string, deps: Rotat
 
   // Scheduled before the promotion: should the promotion fail, the revoker finds the old key
   // still AWSCURRENT and refuses; scheduled after it, a failure here would lose the revocation.
-  let oldKey: { fingerprint: string; revoke: () => Promise<void> } | undefined;
+  let oldKey: { fingerprint: string; revoke: () => Promise<void>; manualAction?: string } | undefined;
   if (current && currentVersion !== undefined) {
     const context = resolveSecretContext(metadata, current);
     const provider = deps.providers.get(context.provider);
@@ -316,14 +351,12 @@ async function finishSecret(metadata: SecretMetadata, token: string, deps: Rotat
         },
       };
     } else {
+      const action = provider.manual.revoke({ secretName: metadata.name, baseUrl: context.baseUrl, fingerprint });
       oldKey = {
         fingerprint,
+        manualAction: action,
         revoke: async () => {
-          deps.logger.warn('manual action required: remove the old key', {
-            secret: metadata.name,
-            fingerprint,
-            action: provider.manual.revoke({ secretName: metadata.name, baseUrl: context.baseUrl, fingerprint }),
-          });
+          deps.logger.warn('manual action required: remove the old key', { secret: metadata.name, fingerprint, action });
         },
       };
     }
@@ -333,5 +366,15 @@ async function finishSecret(metadata: SecretMetadata, token: string, deps: Rotat
   await note(deps, { secretArn: metadata.arn, token, state: 'promoted', fingerprint: newFingerprint, providerKeyId: pending.providerKeyId });
   deps.logger.info('finishSecret: new key is AWSCURRENT', { secret: metadata.name, token, fingerprint: newFingerprint, previousVersion: currentVersion });
   await oldKey?.revoke();
+  await emit(deps, metadata, 'RotationSucceeded', {
+    step: 'finishSecret',
+    rotation: token,
+    fingerprint: newFingerprint,
+    summary: `${metadata.name} now uses key ${newFingerprint}`,
+    done: `Promoted to AWSCURRENT${oldKey ? `; the old key ${oldKey.fingerprint} is AWSPREVIOUS` : ''}.`,
+  });
+  if (oldKey?.manualAction) {
+    await emit(deps, metadata, 'ManualActionRequired', { step: 'finishSecret', rotation: token, fingerprint: oldKey.fingerprint, summary: `remove the old key ${oldKey.fingerprint} of ${metadata.name}`, action: oldKey.manualAction });
+  }
   return 'promoted';
 }

@@ -8,6 +8,8 @@ import { describeIssues } from '../core/secret-value';
  */
 const ledgerEnvironment = z.object({
   KEYROTOR_LEDGER_TABLE: z.string().min(1),
+  /** keyrotor's EventBridge bus, where the Lambdas publish their events. */
+  KEYROTOR_EVENT_BUS: z.string().min(1),
 });
 
 const rotationEnvironment = ledgerEnvironment.extend({

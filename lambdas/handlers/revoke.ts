@@ -4,6 +4,7 @@ import { parseRevocationRequest, revokeOldKey, type RevokeDeps } from '../core/r
 import { createLogger, loggerPort } from '../adapters/logger';
 import { DynamoDbLedger } from '../adapters/dynamodb-ledger';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store';
+import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
 import { createProviderRegistry } from '../providers/registry';
 import { lazily, readLedgerEnvironment } from './config';
 import { reportErrors } from './middleware/report-errors';
@@ -35,6 +36,7 @@ export const handler = createRevokeHandler(
       ledger: new DynamoDbLedger(env.KEYROTOR_LEDGER_TABLE),
       logger: loggerPort(logger),
       now: () => new Date(),
+      events: new EventBridgePublisher(env.KEYROTOR_EVENT_BUS),
     };
   }),
   logger,

@@ -10,6 +10,7 @@ import { createLogger, loggerPort } from '../adapters/logger';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store';
 import { DynamoDbLedger } from '../adapters/dynamodb-ledger';
 import { SchedulerRevocations } from '../adapters/scheduler-revocations';
+import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
 import { createProviderRegistry } from '../providers/registry';
 import { lazily, readRotationEnvironment } from './config';
 import { reportErrors } from './middleware/report-errors';
@@ -69,6 +70,7 @@ export const handler = createRotateHandler(
         deadLetterArn: env.KEYROTOR_REVOCATION_DLQ_ARN,
       }),
       gracePeriodMs: env.KEYROTOR_GRACE_PERIOD_HOURS * 3_600_000,
+      events: new EventBridgePublisher(env.KEYROTOR_EVENT_BUS),
     };
   }),
   logger,

@@ -7,6 +7,7 @@ import { FakeAwsError, InMemorySecretStore } from '../../../support/fakes/in-mem
 import { InMemoryLedger, InMemoryRevocationScheduler } from '../../../support/fakes/in-memory-ledger';
 import { FakeApiPlatform, unavailable } from '../../../support/fakes/fake-api-provider';
 import { captureLogger, NO_WAIT } from '../../../support/fixtures';
+import { CapturingEvents } from '../../../support/fakes/capturing-events';
 
 const BASE = 'https://sandbox-api.imburse.net';
 const TAGS = { [TAG.provider]: 'imburse', [TAG.environment]: 'sandbox', [TAG.kind]: 'api-key', [TAG.baseUrl]: BASE };
@@ -20,6 +21,7 @@ describe('Automatic rotation (API-issued keys): createSecret â†’ finishSecret â†
   let clock: Date;
   let deps: RotationDeps;
   let capture: ReturnType<typeof captureLogger>;
+  let events: CapturingEvents;
   let arn: string;
   let original: { publicKey: string; privateKey: string };
 
@@ -40,7 +42,8 @@ describe('Automatic rotation (API-issued keys): createSecret â†’ finishSecret â†
     revocations = new InMemoryRevocationScheduler();
     clock = new Date('2026-11-23T10:00:00Z');
     capture = captureLogger();
-    deps = { store, providers: platform.registry(), logger: capture.logger, propagation: NO_WAIT, now: () => clock, ledger, revocations, gracePeriodMs: 24 * HOUR };
+    events = new CapturingEvents();
+    deps = { store, providers: platform.registry(), logger: capture.logger, propagation: NO_WAIT, now: () => clock, ledger, revocations, gracePeriodMs: 24 * HOUR, events };
     store.rotationFunction = (event) => runRotationStep(event, deps);
     original = platform.addKey('original');
     arn = store.create('keyrotor/imburse-sandbox', { value: value(original), tags: TAGS });
@@ -65,6 +68,8 @@ describe('Automatic rotation (API-issued keys): createSecret â†’ finishSecret â†
     // Assess
     expect(platform.activeKeys().map((k) => k.publicKey)).toEqual([promoted.publicKey]);
     expect(ledger.states(token)).toEqual(['intent', 'stored-pending', 'tested', 'promoted', 'revocation-scheduled', 'revoked']);
+    expect(events.types()).toEqual(['RotationStarted', 'RotationSucceeded', 'KeyRevoked']);
+    expect(events.events[2]?.detail).toMatchObject({ step: 'revoke', rotation: token, severity: 'INFO' });
     expect(JSON.stringify(ledger.events)).not.toContain(promoted.privateKey);
     expect(capture.text()).not.toContain(promoted.privateKey);
     expect(capture.text()).not.toContain(original.privateKey);
@@ -170,6 +175,7 @@ describe('Automatic rotation (API-issued keys): createSecret â†’ finishSecret â†
     expect((error as Error).message).toMatch(/refusing to revoke key .* it is still AWSCURRENT/);
     expect(platform.keys.get(original.publicKey)?.active).toBe(true);
     expect(ledger.states(token)).toContain('revocation-refused');
+    expect(events.events.at(-1)).toMatchObject({ type: 'RotationFailed', detail: { step: 'revoke', errorName: 'SecretStateError' } });
   });
 
   it('schedules the revocation once when finishSecret is retried', async () => {
