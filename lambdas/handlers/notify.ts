@@ -1,0 +1,59 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import * as z from 'zod';
+import { notify, type NotifyDeps, type NotifyResult } from '../core/notify';
+import { ConfigError } from '../core/errors';
+import { describeIssues } from '../core/secret-value';
+import { DynamoDbAlertDeduper } from '../adapters/dynamodb-alert-deduper';
+import { createLogger, loggerPort } from '../adapters/logger';
+import { SnsNotifier } from '../adapters/sns-notifier';
+import { lazily } from './config';
+import { reportErrors } from './middleware/report-errors';
+
+/** The notifier's environment: names and ARNs only. */
+const notifyEnvironment = z.object({
+  KEYROTOR_ALERTS_TOPIC_ARN: z.string().startsWith('arn:'),
+  /** The ledger table, which also holds the alert claims (`sk` = `alert#…`). */
+  KEYROTOR_LEDGER_TABLE: z.string().min(1),
+  /** Where the runbooks are browsable; an empty value (CloudFormation's "unset") means none. */
+  KEYROTOR_RUNBOOK_BASE_URL: z
+    .union([z.literal(''), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://github.com/acme/keyrotor/blob/main' })])
+    .optional()
+    .transform((value) => value || undefined),
+});
+export type NotifyEnvironment = z.infer<typeof notifyEnvironment>;
+
+/** The notifier's environment. @throws ConfigError naming every missing or malformed variable. */
+export function readNotifyEnvironment(env: NodeJS.ProcessEnv = process.env): NotifyEnvironment {
+  const result = notifyEnvironment.safeParse(env);
+  if (!result.success) throw new ConfigError(describeIssues(result.error.issues), 'Lambda environment');
+  return result.data;
+}
+
+/**
+ * The notifier: the target of the EventBridge rules for keyrotor's bus and for Secrets Manager's
+ * rotation events. Turns each event into at most one readable alert on the SNS topic, once per
+ * failure. A malformed event fails the invocation with a ValidationError (logged by
+ * reportErrors), so it lands in the dead-letter queue instead of vanishing.
+ */
+export function createNotifyHandler(deps: NotifyDeps | (() => NotifyDeps), logger = createLogger('keyrotor-notify')) {
+  const resolve = typeof deps === 'function' ? deps : () => deps;
+  return middy(async (event: unknown): Promise<NotifyResult> => notify(event, resolve()))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(reportErrors(logger));
+}
+
+const logger = createLogger('keyrotor-notify');
+
+export const handler = createNotifyHandler(
+  lazily((): NotifyDeps => {
+    const env = readNotifyEnvironment();
+    return {
+      notifier: new SnsNotifier(env.KEYROTOR_ALERTS_TOPIC_ARN),
+      deduper: new DynamoDbAlertDeduper(env.KEYROTOR_LEDGER_TABLE),
+      logger: loggerPort(logger),
+      alertOptions: env.KEYROTOR_RUNBOOK_BASE_URL ? { runbookBaseUrl: env.KEYROTOR_RUNBOOK_BASE_URL } : {},
+    };
+  }),
+  logger,
+);
