@@ -1,6 +1,7 @@
 /**
  * Deploy-time configuration of keyrotor: which credentials it manages, which access tokens it
- * keeps fresh, who hears about problems, and how long a replaced key stays alive.
+ * keeps fresh, who hears about problems (and where their runbooks are), how long a replaced key
+ * stays alive, and how long keyrotor's events are archived.
  *
  * The file is JSON (see `keyrotor.config.json`). {@link parseConfig} reports every problem at
  * once, each naming the field path (`credentials[1].baseUrl: must use https:// …`), so a person
@@ -79,6 +80,15 @@ export const MIN_REFRESH_CONCURRENCY = 1;
 export const MAX_REFRESH_CONCURRENCY = 20;
 export const DEFAULT_REFRESH_CONCURRENCY = 4;
 
+/**
+ * How long the event archive keeps keyrotor's events (the audit trail, and what can be replayed),
+ * in whole days. EventBridge takes 0 as "keep forever"; keyrotor does not offer that (see
+ * {@link ARCHIVE_RETENTION_MESSAGE}).
+ */
+export const MIN_ARCHIVE_RETENTION_DAYS = 1;
+export const MAX_ARCHIVE_RETENTION_DAYS = 3650;
+export const DEFAULT_ARCHIVE_RETENTION_DAYS = 365;
+
 /** The CDK context key that names the config file (`cdk synth -c keyrotor:config=path`). */
 export const CONFIG_CONTEXT_KEY = 'keyrotor:config';
 
@@ -153,11 +163,25 @@ export const DEFAULT_TOKEN_REFRESH: TokenRefreshConfig = {
   concurrency: DEFAULT_REFRESH_CONCURRENCY,
 };
 
+/** keyrotor's event bus settings, with defaults applied. */
+export interface EventsConfig {
+  /** Days the archive keeps keyrotor's events for the audit trail and replay (1–3650). */
+  readonly archiveRetentionDays: number;
+}
+
+/** The event bus settings when config leaves them out. */
+export const DEFAULT_EVENTS: EventsConfig = { archiveRetentionDays: DEFAULT_ARCHIVE_RETENTION_DAYS };
+
 /** The validated configuration the CDK app is built from. */
 export interface KeyrotorConfig {
   readonly alerts: {
     /** Addresses subscribed to the alerts topic (each must confirm the subscription). */
     readonly emails: readonly string[];
+    /**
+     * Where the runbooks are published (https, no trailing slash); alerts link to pages under it.
+     * Absent when not configured.
+     */
+    readonly runbookBaseUrl?: string;
   };
   readonly defaults: {
     readonly rotationIntervalDays: number;
@@ -172,6 +196,7 @@ export interface KeyrotorConfig {
   /** Access tokens the refresher keeps fresh; empty when none are configured. */
   readonly tokens: readonly TokenConfig[];
   readonly tokenRefresh: TokenRefreshConfig;
+  readonly events: EventsConfig;
 }
 
 const ROTATION_INTERVAL_MESSAGE = `must be a whole number of days from ${MIN_ROTATION_INTERVAL_DAYS} to ${MAX_ROTATION_INTERVAL_DAYS} (the Secrets Manager limit)`;
@@ -194,6 +219,18 @@ const cacheTtlSecondsSchema = wholeNumberSchema(
   MAX_READER_CACHE_TTL_SECONDS,
   `must be a whole number of seconds from ${MIN_READER_CACHE_TTL_SECONDS} to ${MAX_READER_CACHE_TTL_SECONDS} (one day)`,
 );
+
+/**
+ * Why an archive must have a retention period: EventBridge's 0 would keep every event forever, so
+ * the archive would grow, and be billed, without end, and the audit trail would outlive any
+ * retention policy without anyone having chosen that.
+ */
+const ARCHIVE_RETENTION_MESSAGE =
+  `must be a whole number of days from ${MIN_ARCHIVE_RETENTION_DAYS} to ${MAX_ARCHIVE_RETENTION_DAYS} (ten years). ` +
+  '0, which EventBridge takes as "keep forever", is not accepted: a never-trimmed archive grows and is billed without end, ' +
+  'and an audit trail needs a retention period someone chose; give the longest you need';
+
+const archiveRetentionDaysSchema = wholeNumberSchema(MIN_ARCHIVE_RETENTION_DAYS, MAX_ARCHIVE_RETENTION_DAYS, ARCHIVE_RETENTION_MESSAGE);
 
 /** `"a", "b", "c"`: the allowed values of a field, as a message lists them. */
 function quoted(values: readonly string[]): string {
@@ -242,6 +279,20 @@ function tokenUrlProblem(value: string): string | undefined {
   const problem = baseUrlProblem(value);
   if (problem) return problem;
   if (!fitsTagValue(value)) return `${TAG_VALUE_RULE} because it is stored in the token secret's ${TOKEN_TAG.tokenUrl} tag`;
+  return undefined;
+}
+
+/**
+ * Why `value` cannot be where the runbooks are published, or `undefined` when it can. The same
+ * rules as a base URL, and https always: a person opens the link from an alert on their own
+ * machine, where a loopback address leads nowhere.
+ */
+export function runbookBaseUrlProblem(value: string): string | undefined {
+  const problem = baseUrlProblem(value);
+  // baseUrlProblem's example is a platform instance; a runbook base is usually the repository's web page.
+  if (problem?.startsWith('must be an absolute URL')) return 'must be an absolute URL such as https://github.com/<org>/keyrotor/blob/main';
+  if (problem) return problem;
+  if (new URL(value).protocol !== 'https:') return 'must use https:// (people open runbook links from alerts on their own machines, so a loopback address does not work)';
   return undefined;
 }
 
@@ -341,10 +392,15 @@ const tokenRefreshSchema = z.strictObject({
   concurrency: refreshConcurrencySchema.optional(),
 });
 
+const eventsSchema = z.strictObject({
+  archiveRetentionDays: archiveRetentionDaysSchema.optional(),
+});
+
 const configSchema = z.strictObject({
   alerts: z
     .strictObject({
       emails: z.array(z.email({ error: 'is not a valid e-mail address' })),
+      runbookBaseUrl: checkedString(runbookBaseUrlProblem).optional(),
     })
     .optional(),
   defaults: z
@@ -361,6 +417,7 @@ const configSchema = z.strictObject({
   credentials: z.array(credentialSchema).min(1, { error: 'must list at least one credential' }),
   tokens: z.array(tokenSchema).optional(),
   tokenRefresh: tokenRefreshSchema.optional(),
+  events: eventsSchema.optional(),
 });
 
 type ParsedConfig = z.output<typeof configSchema>;
@@ -632,7 +689,10 @@ function resolveToken(token: NonNullable<ParsedConfig['tokens']>[number]): Token
 function resolveDefaults(parsed: ParsedConfig): KeyrotorConfig {
   const rotationIntervalDays = parsed.defaults?.rotationIntervalDays ?? DEFAULT_ROTATION_INTERVAL_DAYS;
   return {
-    alerts: { emails: parsed.alerts?.emails ?? [] },
+    alerts: {
+      emails: parsed.alerts?.emails ?? [],
+      ...(parsed.alerts?.runbookBaseUrl === undefined ? {} : { runbookBaseUrl: normaliseBaseUrl(parsed.alerts.runbookBaseUrl) }),
+    },
     defaults: {
       rotationIntervalDays,
       gracePeriodHours: parsed.defaults?.gracePeriodHours ?? DEFAULT_GRACE_PERIOD_HOURS,
@@ -654,6 +714,7 @@ function resolveDefaults(parsed: ParsedConfig): KeyrotorConfig {
       jitterFraction: parsed.tokenRefresh?.jitterFraction ?? DEFAULT_TOKEN_REFRESH.jitterFraction,
       concurrency: parsed.tokenRefresh?.concurrency ?? DEFAULT_TOKEN_REFRESH.concurrency,
     },
+    events: { archiveRetentionDays: parsed.events?.archiveRetentionDays ?? DEFAULT_EVENTS.archiveRetentionDays },
   };
 }
 
@@ -686,6 +747,16 @@ export function parseConfig(input: unknown, source = 'keyrotor config'): Keyroto
 export function tokenRefreshProblems(settings: TokenRefreshConfig): string[] {
   const result = z.strictObject({ tokenRefresh: tokenRefreshSchema }).safeParse({ tokenRefresh: settings }, { error: genericMessages });
   return [...(result.success ? [] : formatIssues(result.error.issues)), ...renewalWindowProblems({ tokenRefresh: settings })];
+}
+
+/**
+ * Why `settings` are not valid event bus settings, by the config file's own rules, each problem
+ * naming its field (`events.archiveRetentionDays: …`); empty when they are valid. For constructs
+ * that take the settings from a caller rather than from {@link parseConfig}.
+ */
+export function eventsProblems(settings: EventsConfig): string[] {
+  const result = z.strictObject({ events: eventsSchema }).safeParse({ events: settings }, { error: genericMessages });
+  return result.success ? [] : formatIssues(result.error.issues);
 }
 
 /**

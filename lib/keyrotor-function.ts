@@ -203,6 +203,15 @@ export class KeyrotorFunction extends Construct {
     this.role.addToPolicy(statement);
   }
 
+  /**
+   * Lets the function publish to `topic`: `sns:Publish` on that topic only, in the statement
+   * `sid`, and — when the topic is encrypted — its key only through SNS.
+   */
+  public allowPublishing(topic: sns.ITopic, sid = 'PublishAlerts'): void {
+    this.role.addToPolicy(new iam.PolicyStatement({ sid, actions: ['sns:Publish'], resources: [topic.topicArn] }));
+    if (topic.masterKey) this.allowKeyThrough(topic.masterKey, 'sns', ['kms:GenerateDataKey', 'kms:Decrypt']);
+  }
+
   /** Lets the function use `key` for `actions` only when `service` calls KMS on its behalf. */
   public allowKeyThrough(key: kms.IKey, service: KeyUsingService, actions: readonly KeyAction[]): void {
     this.role.addToPolicy(keyUseViaService(this, key, service, actions));

@@ -1,9 +1,11 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { AlertNotifier } from './alert-notifier';
 import { AlertsTopic } from './alerts-topic';
 import type { KeyrotorConfig } from './config';
 import { DeferredRevocation } from './deferred-revocation';
 import { EncryptionKey } from './encryption-key';
+import { KeyrotorEvents } from './keyrotor-events';
 import { LedgerTable } from './ledger-table';
 import { ManagedApiKeySecret } from './managed-api-key-secret';
 import { ManagedToken } from './managed-token';
@@ -34,6 +36,18 @@ export interface KeyrotorStackProps extends StackProps {
   readonly refreshTokensHandlerEntry?: string;
 
   /**
+   * The notifier handler file; tests point this at a fixture.
+   * @default NOTIFY_HANDLER_ENTRY (`lambdas/handlers/notify.ts`)
+   */
+  readonly notifyHandlerEntry?: string;
+
+  /**
+   * The custom event bus's name (unique per account and region).
+   * @default DEFAULT_EVENT_BUS_NAME (`keyrotor`)
+   */
+  readonly eventBusName?: string;
+
+  /**
    * The ledger table's physical name (unique per account and region).
    * @default DEFAULT_LEDGER_TABLE_NAME (`keyrotor-ledger`, what `keyrotor history` reads)
    */
@@ -48,9 +62,11 @@ export interface KeyrotorStackProps extends StackProps {
 
 /**
  * Everything keyrotor deploys: the encryption key, the alerts topic, the rotation ledger, the
- * deferred revocation (schedule group, revoker, dead-letter queue), the rotation function, one
- * rotated secret per configured credential, one token secret (and OAuth client secret) per
- * configured token and — when there is at least one token — the token refresher and its schedule.
+ * notifier and keyrotor's events (bus, archive, rules to the notifier), the deferred revocation
+ * (schedule group, revoker, dead-letter queue), the rotation function, one rotated secret per
+ * configured credential, one token secret (and OAuth client secret) per configured token and —
+ * when there is at least one token — the token refresher and its schedule. The rotation
+ * function, the revoker and the refresher publish keyrotor events on the bus.
  *
  * A credential's or token's construct id is its config id (unique across both), so its secrets
  * keep their logical ids (and are not replaced) as long as the id does not change.
@@ -59,6 +75,8 @@ export class KeyrotorStack extends Stack {
   public readonly encryptionKey: EncryptionKey;
   public readonly alerts: AlertsTopic;
   public readonly ledger: LedgerTable;
+  public readonly notifier: AlertNotifier;
+  public readonly events: KeyrotorEvents;
   public readonly revocation: DeferredRevocation;
   public readonly rotationFunction: RotationFunction;
   /** Managed secrets by credential id. */
@@ -69,7 +87,17 @@ export class KeyrotorStack extends Stack {
   public readonly tokenRefresher?: TokenRefresher;
 
   public constructor(scope: Construct, id: string, props: KeyrotorStackProps) {
-    const { config, rotationHandlerEntry, revokerHandlerEntry, refreshTokensHandlerEntry, ledgerTableName, terminationProtection, ...stackProps } = props;
+    const {
+      config,
+      rotationHandlerEntry,
+      revokerHandlerEntry,
+      refreshTokensHandlerEntry,
+      notifyHandlerEntry,
+      eventBusName,
+      ledgerTableName,
+      terminationProtection,
+      ...stackProps
+    } = props;
     super(scope, id, {
       description: 'keyrotor: rotates third-party learning-platform API keys with Secrets Manager',
       ...stackProps,
@@ -89,6 +117,20 @@ export class KeyrotorStack extends Stack {
       ...(ledgerTableName === undefined ? {} : { tableName: ledgerTableName }),
     });
 
+    this.notifier = new AlertNotifier(this, 'Notifier', {
+      encryptionKey: key,
+      alertsTopic: this.alerts.topic,
+      ledger: this.ledger,
+      ...(config.alerts.runbookBaseUrl === undefined ? {} : { runbookBaseUrl: config.alerts.runbookBaseUrl }),
+      ...(notifyHandlerEntry === undefined ? {} : { entry: notifyHandlerEntry }),
+    });
+
+    this.events = new KeyrotorEvents(this, 'Events', {
+      notifier: this.notifier,
+      settings: config.events,
+      ...(eventBusName === undefined ? {} : { eventBusName }),
+    });
+
     this.revocation = new DeferredRevocation(this, 'Revocation', {
       encryptionKey: key,
       ledger: this.ledger,
@@ -104,6 +146,8 @@ export class KeyrotorStack extends Stack {
       alarmTopic: this.alerts.topic,
       ...(rotationHandlerEntry === undefined ? {} : { entry: rotationHandlerEntry }),
     });
+    this.events.addPublisher(this.rotationFunction);
+    this.events.addPublisher(this.revocation.revoker);
 
     const secrets = new Map<string, ManagedApiKeySecret>();
     for (const credential of config.credentials) {
@@ -134,11 +178,16 @@ export class KeyrotorStack extends Stack {
         ...(refreshTokensHandlerEntry === undefined ? {} : { entry: refreshTokensHandlerEntry }),
       });
       for (const token of tokens.values()) this.tokenRefresher.grantRefresh(token);
+      this.events.addPublisher(this.tokenRefresher.refresher);
     }
 
     new CfnOutput(this, 'AlertsTopicArn', {
       description: 'SNS topic that receives keyrotor alerts',
       value: this.alerts.topic.topicArn,
+    });
+    new CfnOutput(this, 'EventBusName', {
+      description: 'EventBridge bus that carries keyrotor events (source keyrotor); subscribe security tools here',
+      value: this.events.bus.eventBusName,
     });
     new CfnOutput(this, 'LedgerTableName', {
       description: 'DynamoDB table with the rotation ledger (keyrotor history reads it)',

@@ -15,6 +15,19 @@ export const DEFAULT_LEDGER_TABLE_NAME = 'keyrotor-ledger';
  */
 export const LEDGER_WRITER_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem'] as const;
 
+/**
+ * What a writer that only records markers needs (the notifier's "already alerted" items): a
+ * `PutItem`, conditional where it must not overwrite. It reads nothing.
+ */
+export const LEDGER_PUT_ONLY_ACTIONS = ['dynamodb:PutItem'] as const;
+
+/**
+ * The attribute DynamoDB's TTL deletes items by (epoch seconds). Only short-lived items carry it —
+ * the notifier's "already alerted" markers (lambdas/adapters/dynamodb-alert-deduper.ts); rotation
+ * records never do, so TTL never touches the audit trail.
+ */
+export const LEDGER_TTL_ATTRIBUTE = 'ttl';
+
 /** Properties of {@link LedgerTable}. */
 export interface LedgerTableProps {
   /** The customer-managed key the table is encrypted with. */
@@ -49,8 +62,9 @@ export interface LedgerTableProps {
  * what, when.
  *
  * One partition per secret (`pk` = secret ARN), items sorted by `sk` (`rotation#<token>`,
- * `event#<time>#<id>`). On-demand billing (a handful of writes per rotation), point-in-time
- * recovery, encryption with keyrotor's customer-managed key, retained and deletion-protected.
+ * `event#<time>#<id>`, and the notifier's `alert#…` markers, which expire through TTL).
+ * On-demand billing (a handful of writes per rotation), point-in-time recovery, encryption with
+ * keyrotor's customer-managed key, retained and deletion-protected.
  *
  * @example
  * const ledger = new LedgerTable(this, 'Ledger', { encryptionKey: key });
@@ -75,6 +89,7 @@ export class LedgerTable extends Construct {
       encryptionKey: props.encryptionKey,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       deletionProtection: props.deletionProtection ?? true,
+      timeToLiveAttribute: LEDGER_TTL_ATTRIBUTE,
     });
   }
 
@@ -84,14 +99,21 @@ export class LedgerTable extends Construct {
    * `keyrotor history`, which only query.
    */
   public grantRecordKeeping(grantee: iam.IGrantable): void {
+    this.grant(grantee, 'KeepLedgerRecords', LEDGER_WRITER_ACTIONS);
+  }
+
+  /**
+   * Lets `grantee` put items and nothing else: {@link LEDGER_PUT_ONLY_ACTIONS} on this table only,
+   * in the statement `sid`, and the key only through DynamoDB. For writers that record markers
+   * and never read a record.
+   */
+  public grantPutOnly(grantee: iam.IGrantable, sid = 'PutLedgerItems'): void {
+    this.grant(grantee, sid, LEDGER_PUT_ONLY_ACTIONS);
+  }
+
+  private grant(grantee: iam.IGrantable, sid: string, actions: readonly string[]): void {
     const principal = grantee.grantPrincipal;
-    principal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'KeepLedgerRecords',
-        actions: [...LEDGER_WRITER_ACTIONS],
-        resources: [this.table.tableArn],
-      }),
-    );
+    principal.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: [...actions], resources: [this.table.tableArn] }));
     principal.addToPrincipalPolicy(keyUseViaService(this, this.encryptionKey, 'dynamodb', ['kms:Decrypt', 'kms:GenerateDataKey']));
   }
 }

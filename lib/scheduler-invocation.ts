@@ -1,14 +1,14 @@
-import { Duration, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DeadLetteredFunction } from './dead-lettered-function';
 import { keyUseViaService } from './key-use-via-service';
-import { KeyrotorFunction, type KeyrotorFunctionProps } from './keyrotor-function';
+import type { KeyrotorFunction, KeyrotorFunctionProps } from './keyrotor-function';
 
 /** The service principal of EventBridge Scheduler: it assumes scheduler roles, and `iam:PassedToService` names it. */
 export const SCHEDULER_PRINCIPAL = 'scheduler.amazonaws.com';
@@ -61,7 +61,8 @@ export interface SchedulerInvocationProps {
 /**
  * A {@link KeyrotorFunction} that EventBridge Scheduler invokes asynchronously, and the path its
  * failed invocations take: one encrypted, TLS-only dead-letter queue that keeps messages for
- * 14 days, alarmed as soon as it holds a message.
+ * 14 days, alarmed as soon as it holds a message ({@link DeadLetteredFunction}), and the role
+ * Scheduler invokes it with.
  *
  * Two kinds of failure end in the queue: an invocation Scheduler could not deliver (after its
  * retries; a schedule names the queue in its target's `DeadLetterConfig`) and an invocation the
@@ -100,21 +101,18 @@ export class SchedulerInvocation extends Construct {
   public constructor(scope: Construct, id: string, props: SchedulerInvocationProps) {
     super(scope, id);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      // The longest SQS keeps a message: time for a person to read why an invocation failed.
-      retentionPeriod: Duration.days(14),
-    });
-    // This queue is the dead-letter queue of the function and of the schedules; cdk-nag
-    // recognises the former, so AwsSolutions-SQS3 needs no acknowledgement.
-
-    this.target = new KeyrotorFunction(this, props.targetId ?? 'Function', {
-      ...props.target,
-      deadLetterQueue: this.deadLetterQueue,
+    // 'Default' is left out of logical ids: the queue, function and alarm keep the ids they had
+    // when this construct created them itself.
+    const invoked = new DeadLetteredFunction(this, 'Default', {
+      encryptionKey: props.encryptionKey,
+      target: props.target,
+      ...(props.targetId === undefined ? {} : { targetId: props.targetId }),
+      deadLetterAlarmDescription: props.deadLetterAlarmDescription,
       ...(props.alarmTopic === undefined ? {} : { alarmTopic: props.alarmTopic }),
     });
+    this.deadLetterQueue = invoked.deadLetterQueue;
+    this.target = invoked.target;
+    this.deadLetterAlarm = invoked.deadLetterAlarm;
 
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
       description: props.schedulerRoleDescription,
@@ -144,20 +142,5 @@ export class SchedulerInvocation extends Construct {
       }),
     );
     this.schedulerRole.addToPolicy(keyUseViaService(this, props.encryptionKey, 'sqs', ['kms:GenerateDataKey', 'kms:Decrypt']));
-
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: props.deadLetterAlarmDescription,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    if (props.alarmTopic) {
-      this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
-    }
   }
 }

@@ -150,16 +150,7 @@ export class TokenRefresher extends Construct {
       }),
     );
     this.refresher.allowKeyThrough(props.encryptionKey, 'secretsmanager', ['kms:Decrypt', 'kms:GenerateDataKey']);
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'PublishAlerts',
-        actions: ['sns:Publish'],
-        resources: [props.alertsTopic.topicArn],
-      }),
-    );
-    // Publishing to an encrypted topic needs its key, through SNS only.
-    const topicKey = props.alertsTopic.masterKey;
-    if (topicKey) this.refresher.allowKeyThrough(topicKey, 'sns', ['kms:GenerateDataKey', 'kms:Decrypt']);
+    this.refresher.allowPublishing(props.alertsTopic);
     Validations.of(role.node.findChild('DefaultPolicy')).acknowledge({
       id: wildcardResourceFindingId(this, '*'),
       reason:

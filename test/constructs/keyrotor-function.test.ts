@@ -2,6 +2,7 @@ import { Duration, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AlertsTopic } from '../../lib/alerts-topic';
 import { EncryptionKey } from '../../lib/encryption-key';
@@ -265,6 +266,46 @@ describe('Construct: KeyrotorFunction', () => {
         Resource: stack.resolve(key.keyArn),
         Condition: { StringEquals: { 'kms:ViaService': 'sns.eu-west-1.amazonaws.com' } },
       });
+    });
+  });
+
+  describe('Method: allowPublishing', () => {
+    it('allows sns:Publish on the topic only and, for an encrypted topic, its key only through SNS', () => {
+      // Prepare
+      const stack = bareStack();
+      const { key } = new EncryptionKey(stack, 'EncryptionKey');
+      const alerts = new AlertsTopic(stack, 'Alerts', { encryptionKey: key });
+      const built = new KeyrotorFunction(stack, 'Fn', REQUIRED);
+
+      // Act
+      built.allowPublishing(alerts.topic);
+
+      // Assess
+      expect(statementsOfRole(Template.fromStack(stack), logicalIdOf(built.role)).slice(1)).toEqual([
+        { Sid: 'PublishAlerts', Effect: 'Allow', Action: 'sns:Publish', Resource: stack.resolve(alerts.topic.topicArn) },
+        {
+          Sid: 'UseKeyOnlyThroughSns',
+          Effect: 'Allow',
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Resource: stack.resolve(key.keyArn),
+          Condition: { StringEquals: { 'kms:ViaService': 'sns.eu-west-1.amazonaws.com' } },
+        },
+      ]);
+    });
+
+    it('takes another Sid, and grants no key for an unencrypted topic', () => {
+      // Prepare
+      const stack = bareStack();
+      const topic = new sns.Topic(stack, 'Plain', { enforceSSL: true });
+      const built = new KeyrotorFunction(stack, 'Fn', REQUIRED);
+
+      // Act
+      built.allowPublishing(topic, 'PublishReports');
+
+      // Assess
+      expect(statementsOfRole(Template.fromStack(stack), logicalIdOf(built.role)).slice(1)).toEqual([
+        { Sid: 'PublishReports', Effect: 'Allow', Action: 'sns:Publish', Resource: stack.resolve(topic.topicArn) },
+      ]);
     });
   });
 });

@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { NOTIFY_HANDLER_ENTRY } from '../../lib/alert-notifier';
 import { loadConfig } from '../../lib/config';
+import type { KeyrotorFunction } from '../../lib/keyrotor-function';
 import { KeyrotorStack } from '../../lib/keyrotor-stack';
 import type { TokenRefresher } from '../../lib/token-refresher';
 import { statementsOfRole, wildcardWriteGrants } from './iam-policy-statements';
@@ -11,6 +13,7 @@ import {
   acknowledgements,
   awsSolutionsFindings,
   buildKeyrotorStack,
+  FIXTURE_NOTIFY_HANDLER,
   logicalIdOf,
   propertiesOf,
   TEST_ENV,
@@ -19,6 +22,24 @@ import {
 } from './test-stack';
 
 const EXAMPLE_CONFIG = path.join(__dirname, '..', '..', 'keyrotor.config.json');
+
+/** The statement that lets a publisher put keyrotor events on the stack's bus, and nowhere else. */
+function putEventsStatement(stack: KeyrotorStack) {
+  return {
+    Sid: 'PublishKeyrotorEvents',
+    Effect: 'Allow',
+    Action: 'events:PutEvents',
+    Resource: stack.resolve(stack.events.bus.eventBusArn),
+    Condition: { StringEquals: { 'events:source': 'keyrotor', 'events:detail-type': expect.arrayContaining(['KeyCompromised']) } },
+  };
+}
+
+/** `publisher`'s statements that mention EventBridge, and its KEYROTOR_EVENT_BUS. */
+function publishing(template: Template, publisher: KeyrotorFunction) {
+  const statements = statementsOfRole(template, logicalIdOf(publisher.role)).filter((s) => JSON.stringify(s.Action).includes('events:'));
+  const { Variables } = propertiesOf(template, publisher.function).Environment as { Variables: Record<string, unknown> };
+  return { statements, bus: Variables.KEYROTOR_EVENT_BUS };
+}
 
 describe('Construct: KeyrotorStack', () => {
   describe('with the fixture handlers', () => {
@@ -32,19 +53,26 @@ describe('Construct: KeyrotorStack', () => {
       secretArns = [...stack.secrets.values()].map((managed) => stack.resolve(managed.secret.secretArn));
     });
 
-    it('composes one key, topic, ledger, revocation set-up and rotation function, and one rotated secret per credential', () => {
+    it('composes one key, topic, ledger, notifier, event bus, revocation set-up and rotation function, and one rotated secret per credential', () => {
       // Assess
       template.resourceCountIs('AWS::KMS::Key', 1);
       template.resourceCountIs('AWS::SNS::Topic', 1);
       template.resourceCountIs('AWS::DynamoDB::Table', 1);
       template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
       template.resourceCountIs('AWS::Scheduler::Schedule', 0);
-      template.resourceCountIs('AWS::SQS::Queue', 1);
-      template.resourceCountIs('AWS::Lambda::Function', 2);
+      // The revocation and notifier dead-letter queues.
+      template.resourceCountIs('AWS::SQS::Queue', 2);
+      // Rotation, revoker, notifier.
+      template.resourceCountIs('AWS::Lambda::Function', 3);
       template.resourceCountIs('AWS::SecretsManager::Secret', 2);
       template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
-      template.resourceCountIs('AWS::Lambda::Permission', 2);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+      // Secrets Manager invoking the rotation function for each secret, and each rule invoking the notifier.
+      template.resourceCountIs('AWS::Lambda::Permission', 4);
+      template.resourceCountIs('AWS::Events::EventBus', 1);
+      template.resourceCountIs('AWS::Events::Archive', 1);
+      template.resourceCountIs('AWS::Events::Rule', 2);
+      // Errors of the rotation function, revoker and notifier; the two dead-letter queues.
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
       template.resourceCountIs('AWS::SNS::Subscription', 2);
       expect([...stack.secrets.keys()]).toEqual(['acme-prod', 'acme-sandbox']);
     });
@@ -107,10 +135,51 @@ describe('Construct: KeyrotorStack', () => {
       expect(revoker.Variables.KEYROTOR_LEDGER_TABLE).toEqual(stack.resolve(stack.ledger.table.tableName));
     });
 
-    it('routes every alarm (rotation errors, revoker errors, dead letters) to the alerts topic', () => {
+    it('lets the rotation function and the revoker publish keyrotor events on the bus, and tells them its name', () => {
+      // Assess
+      for (const publisher of [stack.rotationFunction, stack.revocation.revoker]) {
+        expect(publishing(template, publisher)).toEqual({
+          statements: [putEventsStatement(stack)],
+          bus: stack.resolve(stack.events.bus.eventBusName),
+        });
+      }
+    });
+
+    it('names the bus keyrotor, archives its events for the configured days, and routes them and Secrets Manager\'s rotation failures to the notifier', () => {
+      // Assess
+      expect(propertiesOf(template, stack.events.bus).Name).toBe('keyrotor');
+      expect(propertiesOf(template, stack.events.archive)).toMatchObject({ RetentionDays: 365, EventPattern: { source: ['keyrotor'] } });
+      for (const rule of [stack.events.keyrotorEventsRule, stack.events.rotationFailuresRule]) {
+        expect(propertiesOf(template, rule).Targets).toEqual([
+          expect.objectContaining({
+            Arn: stack.resolve(stack.notifier.notifier.function.functionArn),
+            DeadLetterConfig: { Arn: stack.resolve(stack.notifier.deadLetterQueue.queueArn) },
+          }),
+        ]);
+      }
+    });
+
+    it('runs the notifier with the alerts topic and the ledger, and without runbook links when none are configured', () => {
+      // Assess
+      const { Variables } = propertiesOf(template, stack.notifier.notifier.function).Environment as { Variables: Record<string, unknown> };
+      expect(Variables).toMatchObject({
+        KEYROTOR_ALERTS_TOPIC_ARN: stack.resolve(stack.alerts.topic.topicArn),
+        KEYROTOR_LEDGER_TABLE: stack.resolve(stack.ledger.table.tableName),
+      });
+      expect(Variables.KEYROTOR_RUNBOOK_BASE_URL).toBeUndefined();
+    });
+
+    it('routes every alarm (rotation, revoker and notifier errors, both dead-letter queues) to the alerts topic', () => {
       // Assess
       const topicRef = stack.resolve(stack.alerts.topic.topicArn);
-      for (const alarm of [stack.rotationFunction.errorsAlarm, stack.revocation.revoker.errorsAlarm, stack.revocation.deadLetterAlarm]) {
+      const alarms = [
+        stack.rotationFunction.errorsAlarm,
+        stack.revocation.revoker.errorsAlarm,
+        stack.revocation.deadLetterAlarm,
+        stack.notifier.notifier.errorsAlarm,
+        stack.notifier.deadLetterAlarm,
+      ];
+      for (const alarm of alarms) {
         expect(propertiesOf(template, alarm).AlarmActions).toEqual([topicRef]);
       }
     });
@@ -120,13 +189,14 @@ describe('Construct: KeyrotorStack', () => {
       expect(wildcardWriteGrants(template)).toEqual([]);
     });
 
-    it('outputs each secret ARN, the topic ARN and the ledger table name', () => {
+    it('outputs each secret ARN, the topic ARN, the event bus name and the ledger table name', () => {
       // Assess
       const outputs = template.findOutputs('*');
       expect(Object.values(outputs).map((output) => output.Value)).toEqual(
         expect.arrayContaining([...secretArns, stack.resolve(stack.alerts.topic.topicArn)]),
       );
       expect(outputs.LedgerTableName).toMatchObject({ Value: stack.resolve(stack.ledger.table.tableName) });
+      expect(outputs.EventBusName).toMatchObject({ Value: stack.resolve(stack.events.bus.eventBusName) });
     });
 
     it('is protected against termination', () => {
@@ -181,10 +251,10 @@ describe('Construct: KeyrotorStack', () => {
         'keyrotor/payments-token/token',
       ]);
       template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 3);
-      template.resourceCountIs('AWS::Lambda::Function', 3);
+      template.resourceCountIs('AWS::Lambda::Function', 4);
       template.resourceCountIs('AWS::Scheduler::Schedule', 1);
-      template.resourceCountIs('AWS::SQS::Queue', 2);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+      template.resourceCountIs('AWS::SQS::Queue', 3);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     });
 
     it('puts the refresh schedule in the keyrotor schedule group the revocations use', () => {
@@ -231,6 +301,14 @@ describe('Construct: KeyrotorStack', () => {
       expect(bySid('RecordRefreshState')).toEqual(tokenSecrets);
     });
 
+    it('lets the refresher publish keyrotor events on the bus too', () => {
+      // Assess
+      expect(publishing(template, refresher.refresher)).toEqual({
+        statements: [putEventsStatement(stack)],
+        bus: stack.resolve(stack.events.bus.eventBusName),
+      });
+    });
+
     it('routes the refresher\'s alarms to the alerts topic too', () => {
       // Assess
       const topicRef = stack.resolve(stack.alerts.topic.topicArn);
@@ -271,12 +349,27 @@ describe('Construct: KeyrotorStack', () => {
       config: testConfig(),
       env: TEST_ENV,
       ledgerTableName: 'keyrotor-ledger-staging',
+      eventBusName: 'keyrotor-staging',
       rotationHandlerEntry: path.join(__dirname, 'fixtures', 'rotate-handler.ts'),
       revokerHandlerEntry: path.join(__dirname, 'fixtures', 'revoke-handler.ts'),
+      notifyHandlerEntry: FIXTURE_NOTIFY_HANDLER,
     });
 
     // Assess
-    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', { TableName: 'keyrotor-ledger-staging' });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: 'keyrotor-ledger-staging' });
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'keyrotor-staging' });
+  });
+
+  it('archives for the configured days and passes the configured runbook base URL to the notifier', () => {
+    // Act
+    const stack = buildKeyrotorStack(testConfig({ events: { archiveRetentionDays: 90 }, alerts: { emails: [], runbookBaseUrl: 'https://github.com/example-org/keyrotor/blob/main/' } }));
+
+    // Assess
+    const template = Template.fromStack(stack);
+    expect(propertiesOf(template, stack.events.archive).RetentionDays).toBe(90);
+    const { Variables } = propertiesOf(template, stack.notifier.notifier.function).Environment as { Variables: Record<string, unknown> };
+    expect(Variables.KEYROTOR_RUNBOOK_BASE_URL).toBe('https://github.com/example-org/keyrotor/blob/main');
   });
 
   it('acknowledges the schedule wildcard also in an environment-agnostic stack', () => {
@@ -285,6 +378,7 @@ describe('Construct: KeyrotorStack', () => {
       config: testConfig(),
       rotationHandlerEntry: path.join(__dirname, 'fixtures', 'rotate-handler.ts'),
       revokerHandlerEntry: path.join(__dirname, 'fixtures', 'revoke-handler.ts'),
+      notifyHandlerEntry: FIXTURE_NOTIFY_HANDLER,
     });
 
     // Act
@@ -298,10 +392,14 @@ describe('Construct: KeyrotorStack', () => {
   });
 
   describe('as the app builds it (real handlers, example config, validators on)', () => {
+    // lambdas/handlers/notify.ts is being written beside this construct; until it lands, the
+    // notifier bundles the fixture here (everything else is real). Once it exists, it is used.
+    const notifyEntry = fs.existsSync(NOTIFY_HANDLER_ENTRY) ? {} : { notifyHandlerEntry: FIXTURE_NOTIFY_HANDLER };
+
     it('synthesizes with cdk-nag and the built-in CloudFormation validator reporting nothing', () => {
       // Prepare
       const app = new App();
-      const stack = new KeyrotorStack(app, 'Keyrotor', { config: loadConfig(EXAMPLE_CONFIG), env: TEST_ENV });
+      const stack = new KeyrotorStack(app, 'Keyrotor', { config: loadConfig(EXAMPLE_CONFIG), env: TEST_ENV, ...notifyEntry });
       Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
       // Act (an error-level finding makes synth throw)
@@ -314,7 +412,7 @@ describe('Construct: KeyrotorStack', () => {
       expect(report.pluginReports.flatMap((plugin) => plugin.violations ?? [])).toEqual([]);
       const template = assembly.getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
       const functions = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(3);
+      expect(functions).toHaveLength(4);
       for (const fn of functions) {
         expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
       }
@@ -332,6 +430,8 @@ describe('Construct: KeyrotorStack', () => {
       ]);
       const schedules = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Scheduler::Schedule');
       expect(schedules.map((schedule) => schedule.Properties.ScheduleExpression)).toEqual(['rate(5 minutes)']);
+      const archives = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Events::Archive');
+      expect(archives.map((archive) => archive.Properties.RetentionDays)).toEqual([365]);
     });
   });
 });

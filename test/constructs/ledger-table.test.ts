@@ -2,7 +2,7 @@ import { RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { EncryptionKey } from '../../lib/encryption-key';
-import { DEFAULT_LEDGER_TABLE_NAME, LEDGER_WRITER_ACTIONS, LedgerTable } from '../../lib/ledger-table';
+import { DEFAULT_LEDGER_TABLE_NAME, LEDGER_PUT_ONLY_ACTIONS, LEDGER_TTL_ATTRIBUTE, LEDGER_WRITER_ACTIONS, LedgerTable } from '../../lib/ledger-table';
 import { statementsOfRole } from './iam-policy-statements';
 import { awsSolutionsFindings, bareStack, logicalIdOf } from './test-stack';
 
@@ -62,6 +62,12 @@ describe('Construct: LedgerTable', () => {
     });
   });
 
+  it('lets DynamoDB expire items by their ttl attribute, which only the notifier\'s alert markers carry', () => {
+    // Assess
+    expect(LEDGER_TTL_ATTRIBUTE).toBe('ttl');
+    template.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } });
+  });
+
   it('is named keyrotor-ledger, the table keyrotor history reads', () => {
     // Assess
     expect(DEFAULT_LEDGER_TABLE_NAME).toBe('keyrotor-ledger');
@@ -116,6 +122,34 @@ describe('Construct: LedgerTable', () => {
       },
     ]);
     expect(LEDGER_WRITER_ACTIONS).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+  });
+
+  it('grants put-only as PutItem on this table only, in the given statement, and the key only through DynamoDB', () => {
+    // Prepare
+    const other = bareStack();
+    const { key } = new EncryptionKey(other, 'EncryptionKey');
+    const own = new LedgerTable(other, 'Ledger', { encryptionKey: key });
+    const [marker, putter] = ['Marker', 'Putter'].map((id) => new iam.Role(other, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }));
+
+    // Act
+    own.grantPutOnly(marker!, 'RecordAlertMarkers');
+    own.grantPutOnly(putter!);
+
+    // Assess
+    const built = Template.fromStack(other);
+    const kmsStatement = {
+      Sid: 'UseKeyOnlyThroughDynamoDb',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: other.resolve(key.keyArn),
+      Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
+    };
+    expect(statementsOfRole(built, logicalIdOf(marker!))).toEqual([
+      { Sid: 'RecordAlertMarkers', Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: other.resolve(own.table.tableArn) },
+      kmsStatement,
+    ]);
+    expect(statementsOfRole(built, logicalIdOf(putter!))[0]).toMatchObject({ Sid: 'PutLedgerItems', Action: 'dynamodb:PutItem' });
+    expect(LEDGER_PUT_ONLY_ACTIONS).toEqual(['dynamodb:PutItem']);
   });
 
   it('raises no cdk-nag AwsSolutions findings', () => {

@@ -19,6 +19,9 @@ export const FIXTURE_REVOKE_HANDLER = path.join(__dirname, 'fixtures', 'revoke-h
 /** The token refresher's stand-in; see fixtures/refresh-tokens-handler.ts. */
 export const FIXTURE_REFRESH_TOKENS_HANDLER = path.join(__dirname, 'fixtures', 'refresh-tokens-handler.ts');
 
+/** The notifier's stand-in; see fixtures/notify-handler.ts. */
+export const FIXTURE_NOTIFY_HANDLER = path.join(__dirname, 'fixtures', 'notify-handler.ts');
+
 /** A concrete environment makes region-dependent values (kms:ViaService) plain strings. */
 export const TEST_ENV = { account: '111111111111', region: 'eu-west-1' } as const satisfies StackProps['env'];
 
@@ -104,6 +107,7 @@ export function buildKeyrotorStack(config: KeyrotorConfig = testConfig(), app: A
     rotationHandlerEntry: FIXTURE_ROTATION_HANDLER,
     revokerHandlerEntry: FIXTURE_REVOKE_HANDLER,
     refreshTokensHandlerEntry: FIXTURE_REFRESH_TOKENS_HANDLER,
+    notifyHandlerEntry: FIXTURE_NOTIFY_HANDLER,
   });
 }
 

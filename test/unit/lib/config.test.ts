@@ -5,13 +5,17 @@ import * as fc from 'fast-check';
 import { ConfigError } from '../../../lambdas/core/errors';
 import { PROVIDER_IDS } from '../../../lambdas/core/contracts';
 import {
+  DEFAULT_ARCHIVE_RETENTION_DAYS,
+  DEFAULT_EVENTS,
   DEFAULT_GRACE_PERIOD_HOURS,
   DEFAULT_READER_CACHE_TTL_SECONDS,
   DEFAULT_ROTATION_INTERVAL_DAYS,
   DEFAULT_TOKEN_REFRESH,
+  eventsProblems,
   loadConfig,
   oauthClientSecretNameFor,
   parseConfig,
+  runbookBaseUrlProblem,
   secretNameFor,
   SUPPORTED_PROVIDER_IDS,
   thriveTokenUrl,
@@ -127,6 +131,7 @@ describe('Function: parseConfig', () => {
         ],
         tokens: [],
         tokenRefresh: { rateMinutes: 5, renewAtFraction: 0.75, jitterFraction: 0.05, concurrency: 4 },
+        events: { archiveRetentionDays: 365 },
       });
       expect(DEFAULT_ROTATION_INTERVAL_DAYS).toBe(90);
       expect(DEFAULT_GRACE_PERIOD_HOURS).toBe(24);
@@ -346,6 +351,97 @@ describe('Function: parseConfig', () => {
 
       // Assess
       expect(issues).toEqual([expect.stringMatching(/^reader\.cacheTtlSeconds: must be a whole number of seconds/)]);
+    });
+  });
+
+  describe('with event and alert settings', () => {
+    it('archives events for 365 days and links no runbooks by default', () => {
+      // Act
+      const config = parseConfig(validInput());
+
+      // Assess
+      expect(config.events).toEqual({ archiveRetentionDays: 365 });
+      expect(DEFAULT_ARCHIVE_RETENTION_DAYS).toBe(365);
+      expect(DEFAULT_EVENTS).toEqual({ archiveRetentionDays: 365 });
+      expect(config.alerts).toEqual({ emails: ['secops@example.com'] });
+      expect('runbookBaseUrl' in config.alerts).toBe(false);
+    });
+
+    it.each([1, 90, 3650])('takes an archive retention of %i days from the file', (days) => {
+      // Prepare
+      const input = { ...validInput(), events: { archiveRetentionDays: days } };
+
+      // Act & Assess
+      expect(parseConfig(input).events).toEqual({ archiveRetentionDays: days });
+    });
+
+    it('treats an empty events section as the defaults', () => {
+      // Act & Assess
+      expect(parseConfig({ ...validInput(), events: {} }).events).toEqual({ archiveRetentionDays: 365 });
+    });
+
+    it('refuses 0 days, EventBridge\'s "keep forever", and says why', () => {
+      // Act
+      const issues = issuesOf({ ...validInput(), events: { archiveRetentionDays: 0 } });
+
+      // Assess
+      expect(issues).toEqual([
+        'events.archiveRetentionDays: must be a whole number of days from 1 to 3650 (ten years). ' +
+          '0, which EventBridge takes as "keep forever", is not accepted: a never-trimmed archive grows and is billed without end, ' +
+          'and an audit trail needs a retention period someone chose; give the longest you need',
+      ]);
+    });
+
+    it.each<[string, unknown, string]>([
+      ['more than ten years', 3651, 'events.archiveRetentionDays: must be a whole number of days from 1 to 3650 (ten years)'],
+      ['a negative retention', -1, 'events.archiveRetentionDays: must be a whole number of days from 1 to 3650'],
+      ['a fractional retention', 30.5, 'events.archiveRetentionDays: must be a whole number of days from 1 to 3650'],
+      ['a retention given as a string', '365', 'events.archiveRetentionDays: must be a number, not a string'],
+    ])('reports %s, naming the field', (_case, archiveRetentionDays, expected) => {
+      // Act
+      const issues = issuesOf({ ...validInput(), events: { archiveRetentionDays } });
+
+      // Assess
+      expect(issues).toHaveLength(1);
+      expect(issues[0]).toContain(expected);
+    });
+
+    it.each<[string, unknown, string]>([
+      ['an events section that is not an object', 365, 'events: must be an object, not a number'],
+      ['an unknown key in events', { archiveRetentionDays: 30, busName: 'x' }, 'events.busName: is not a known field'],
+    ])('reports %s', (_case, events, expected) => {
+      // Act & Assess
+      expect(issuesOf({ ...validInput(), events })).toEqual([expect.stringContaining(expected)]);
+    });
+
+    it.each([
+      ['https://github.com/acme/keyrotor/blob/main', 'https://github.com/acme/keyrotor/blob/main'],
+      ['https://github.com/acme/keyrotor/blob/main/', 'https://github.com/acme/keyrotor/blob/main'],
+      ['https://runbooks.example.com', 'https://runbooks.example.com'],
+    ])('takes the runbook base URL %s (without a trailing slash)', (runbookBaseUrl, expected) => {
+      // Prepare
+      const input = { ...validInput(), alerts: { emails: [], runbookBaseUrl } };
+
+      // Act & Assess
+      expect(parseConfig(input).alerts).toEqual({ emails: [], runbookBaseUrl: expected });
+    });
+
+    it.each<[string, unknown, string]>([
+      ['an http:// URL', 'http://runbooks.example.com', 'alerts.runbookBaseUrl: must use https:// (plain http:// is allowed only for loopback hosts)'],
+      [
+        'an http:// loopback URL (fine for a platform sandbox, useless in an alert)',
+        'http://127.0.0.1:8080',
+        'alerts.runbookBaseUrl: must use https:// (people open runbook links from alerts on their own machines, so a loopback address does not work)',
+      ],
+      ['a relative URL', 'docs/runbooks', 'alerts.runbookBaseUrl: must be an absolute URL such as https://github.com/<org>/keyrotor/blob/main'],
+      ['a URL with a query', 'https://github.com/acme/keyrotor?tab=readme', 'alerts.runbookBaseUrl: must not contain a query string or fragment'],
+      ['a URL with credentials', 'https://user:pw@runbooks.example.com', 'alerts.runbookBaseUrl: must not contain credentials'],
+      ['a URL with a space', 'https://runbooks.example.com/a b', 'alerts.runbookBaseUrl: must not contain spaces or line breaks'],
+      ['another scheme', 'ftp://runbooks.example.com', 'alerts.runbookBaseUrl: must use https:// (no other scheme is accepted)'],
+      ['a number', 42, 'alerts.runbookBaseUrl: must be a string, not a number'],
+    ])('reports a runbook base URL that is %s', (_case, runbookBaseUrl, expected) => {
+      // Act & Assess
+      expect(issuesOf({ ...validInput(), alerts: { emails: [], runbookBaseUrl } })).toEqual([expected]);
     });
   });
 
@@ -720,14 +816,22 @@ describe('Function: parseConfig', () => {
           { requiredKeys: [] },
         ),
       );
+      const events = fc.oneof(anyValue, fc.record({ archiveRetentionDays: fc.oneof(anyValue, fc.integer({ min: -1, max: 3651 })) }, { requiredKeys: [] }));
       const config = fc.record(
         {
-          alerts: fc.record({ emails: fc.oneof(fc.array(fc.oneof(fc.emailAddress(), fc.string())), anyValue) }),
+          alerts: fc.record(
+            {
+              emails: fc.oneof(fc.array(fc.oneof(fc.emailAddress(), fc.string())), anyValue),
+              runbookBaseUrl: fc.oneof(anyValue, fc.webUrl(), fc.constantFrom('https://github.com/acme/keyrotor/blob/main', 'http://127.0.0.1:8080')),
+            },
+            { requiredKeys: ['emails'] },
+          ),
           defaults,
           reader,
           credentials: fc.array(credential),
           tokens: fc.oneof(anyValue, fc.array(token, { maxLength: 4 })),
           tokenRefresh,
+          events,
         },
         { requiredKeys: [] },
       );
@@ -739,7 +843,7 @@ describe('Function: parseConfig', () => {
             expect(error).toBeInstanceOf(ConfigError);
             for (const issue of (error as ConfigError).issues) {
               // Each issue is one line that starts with the path of a field of the config.
-              expect(issue).toMatch(/^(\(top level\)|alerts|defaults|reader|credentials|tokens|tokenRefresh|\[")[^\n]*: \S[^\n]*$/);
+              expect(issue).toMatch(/^(\(top level\)|alerts|defaults|reader|credentials|tokens|tokenRefresh|events|\[")[^\n]*: \S[^\n]*$/);
             }
           }
         }),
@@ -800,7 +904,9 @@ describe('Function: parseConfig', () => {
         }).filter((refresh) => refresh.renewAtFraction + refresh.jitterFraction < 1),
         rotationIntervalDays: fc.integer({ min: 1, max: 1000 }),
         timings,
-      }).map(({ credentials, tokens, refresh, rotationIntervalDays, timings: { gracePeriodHours, cacheTtlSeconds } }) => ({
+        archiveRetentionDays: fc.integer({ min: 1, max: 3650 }),
+        runbookBaseUrl: fc.domain().map((domain) => `https://${domain}/runbooks`),
+      }).map(({ credentials, tokens, refresh, rotationIntervalDays, timings: { gracePeriodHours, cacheTtlSeconds }, archiveRetentionDays, runbookBaseUrl }) => ({
         credentials: credentials.map((c, index) => (index === 0 ? { ...c, provider: 'imburse' } : c)),
         // `undefined` stands for an imburse-hmac token on the first credential. Token ids are t-0,
         // t-1, …; an input whose generated credential ids take one of them is skipped below.
@@ -812,6 +918,8 @@ describe('Function: parseConfig', () => {
         tokenRefresh: refresh,
         defaults: { rotationIntervalDays, gracePeriodHours },
         reader: { cacheTtlSeconds },
+        events: { archiveRetentionDays },
+        alerts: { emails: [], runbookBaseUrl },
       })).filter((input) => !input.credentials.some((c) => c.id.startsWith('t-')));
       fc.assert(
         fc.property(config, (input) => {
@@ -819,6 +927,8 @@ describe('Function: parseConfig', () => {
           expect(parsed.credentials).toHaveLength(input.credentials.length);
           expect(parsed.tokens).toHaveLength(input.tokens.length);
           expect(parsed.tokenRefresh).toEqual(input.tokenRefresh);
+          expect(parsed.events).toEqual(input.events);
+          expect(parsed.alerts.runbookBaseUrl).toBe(input.alerts.runbookBaseUrl);
           expect(parseConfig(JSON.parse(JSON.stringify(parsed)))).toEqual(parsed);
         }),
         { numRuns: 200 },
@@ -857,6 +967,8 @@ describe('Function: loadConfig', () => {
     expect(config.tokens[1]).toMatchObject({ credential: 'payments-sandbox' });
     expect(config.alerts.emails.length).toBeGreaterThan(0);
     expect(config.defaults.gracePeriodHours * 3600).toBeGreaterThan(config.reader.cacheTtlSeconds);
+    expect(config.events.archiveRetentionDays).toBe(365);
+    expect(config.alerts.runbookBaseUrl).toMatch(/^https:\/\/\S+[^/]$/);
   });
 
   it('reports a missing file and how to name another', () => {
@@ -924,5 +1036,30 @@ describe('Function: tokenRefreshProblems', () => {
       'tokenRefresh.concurrency: must be a whole number from 1 to 20 (tokens renewed at once)',
       'tokenRefresh.jitterFraction: renewAtFraction (0.9) + jitterFraction (0.2) must be less than 1, or a token could be planned for renewal after it expires; lower one of them',
     ]);
+  });
+});
+
+describe('Function: eventsProblems', () => {
+  it('finds nothing wrong with the defaults or the limits', () => {
+    // Act & Assess
+    expect(eventsProblems(DEFAULT_EVENTS)).toEqual([]);
+    expect(eventsProblems({ archiveRetentionDays: 1 })).toEqual([]);
+    expect(eventsProblems({ archiveRetentionDays: 3650 })).toEqual([]);
+  });
+
+  it('reports a retention outside 1–3650 days by the config file\'s rules, naming the field', () => {
+    // Act & Assess
+    expect(eventsProblems({ archiveRetentionDays: 0 })).toEqual([expect.stringMatching(/^events\.archiveRetentionDays: must be a whole number of days from 1 to 3650 .*"keep forever"/)]);
+    expect(eventsProblems({ archiveRetentionDays: 1.5 })).toEqual([expect.stringMatching(/^events\.archiveRetentionDays: /)]);
+  });
+});
+
+describe('Function: runbookBaseUrlProblem', () => {
+  it('accepts an https URL and refuses anything a person could not open from an alert', () => {
+    // Act & Assess
+    expect(runbookBaseUrlProblem('https://github.com/acme/keyrotor/blob/main')).toBeUndefined();
+    expect(runbookBaseUrlProblem('HTTPS://github.com/acme/keyrotor')).toBeUndefined();
+    expect(runbookBaseUrlProblem('http://localhost:3000')).toMatch(/^must use https:\/\//);
+    expect(runbookBaseUrlProblem('https://github.com/acme/keyrotor#readme')).toBe('must not contain a query string or fragment');
   });
 });

@@ -1,0 +1,194 @@
+import type { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AlertNotifier, NOTIFY_HANDLER_ENTRY, type AlertNotifierProps } from '../../lib/alert-notifier';
+import { AlertsTopic } from '../../lib/alerts-topic';
+import { EncryptionKey } from '../../lib/encryption-key';
+import { LedgerTable } from '../../lib/ledger-table';
+import { asArray, statementsOfRole, wildcardWriteGrants, type PolicyStatementJson } from './iam-policy-statements';
+import { acknowledgements, awsSolutionsFindings, bareStack, FIXTURE_NOTIFY_HANDLER, logicalIdOf, propertiesOf } from './test-stack';
+
+const RUNBOOKS = 'https://github.com/example-org/keyrotor/blob/main';
+
+/** A notifier in a bare stack with keyrotor's key, topic and ledger. */
+function build(overrides: Partial<Omit<AlertNotifierProps, 'encryptionKey' | 'alertsTopic' | 'ledger'>> = {}) {
+  const stack = bareStack();
+  const { key } = new EncryptionKey(stack, 'EncryptionKey');
+  const alerts = new AlertsTopic(stack, 'Alerts', { encryptionKey: key });
+  const ledger = new LedgerTable(stack, 'Ledger', { encryptionKey: key });
+  const notifier = new AlertNotifier(stack, 'Notifier', { encryptionKey: key, alertsTopic: alerts.topic, ledger, entry: FIXTURE_NOTIFY_HANDLER, ...overrides });
+  return { stack, key, alerts, ledger, notifier, template: Template.fromStack(stack) };
+}
+
+describe('Construct: AlertNotifier', () => {
+  let stack: Stack;
+  let template: Template;
+  let notifier: AlertNotifier;
+  let ledger: LedgerTable;
+  let fn: Record<string, unknown>;
+  let statements: PolicyStatementJson[];
+  let keyArn: unknown;
+  let topicArn: unknown;
+
+  beforeAll(() => {
+    const built = build({ runbookBaseUrl: RUNBOOKS });
+    ({ stack, template, notifier, ledger } = built);
+    fn = propertiesOf(template, notifier.notifier.function);
+    statements = statementsOfRole(template, logicalIdOf(notifier.notifier.role));
+    keyArn = stack.resolve(built.key.keyArn);
+    topicArn = stack.resolve(built.alerts.topic.topicArn);
+  });
+
+  describe('notifier function', () => {
+    it('defaults to the handler at lambdas/handlers/notify.ts', () => {
+      // Assess
+      expect(NOTIFY_HANDLER_ENTRY).toMatch(/[/\\]lambdas[/\\]handlers[/\\]notify\.ts$/);
+    });
+
+    it('runs on Node.js 24 on arm64 for up to 30 seconds, with the handler export `handler`', () => {
+      // Assess
+      expect(fn).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: 256,
+        Timeout: 30,
+      });
+      expect(fn.ReservedConcurrentExecutions).toBeUndefined();
+    });
+
+    it('gets the alerts topic, the ledger table and the runbook base URL through the environment, and nothing else', () => {
+      // Assess
+      expect(fn.Environment).toEqual({
+        Variables: {
+          POWERTOOLS_SERVICE_NAME: 'keyrotor-notify',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          NODE_OPTIONS: '--enable-source-maps',
+          KEYROTOR_ALERTS_TOPIC_ARN: topicArn,
+          KEYROTOR_LEDGER_TABLE: stack.resolve(ledger.table.tableName),
+          KEYROTOR_RUNBOOK_BASE_URL: RUNBOOKS,
+        },
+      });
+    });
+
+    it('leaves KEYROTOR_RUNBOOK_BASE_URL out when no runbook base URL is configured', () => {
+      // Act
+      const plain = build();
+
+      // Assess
+      const { Variables } = propertiesOf(plain.template, plain.notifier.notifier.function).Environment as { Variables: Record<string, unknown> };
+      expect(Object.keys(Variables).sort()).toEqual([
+        'KEYROTOR_ALERTS_TOPIC_ARN',
+        'KEYROTOR_LEDGER_TABLE',
+        'NODE_OPTIONS',
+        'POWERTOOLS_LOG_LEVEL',
+        'POWERTOOLS_SERVICE_NAME',
+      ]);
+    });
+
+    it.each([
+      ['http://runbooks.example.com', /runbookBaseUrl must use https:\/\//],
+      ['http://127.0.0.1:8080', /runbookBaseUrl must use https:\/\/ \(people open runbook links/],
+      ['https://github.com/example-org/keyrotor?x=1', /runbookBaseUrl must not contain a query string or fragment/],
+    ])('refuses the runbook base URL %s, naming the construct', (runbookBaseUrl, message) => {
+      // Act & Assess
+      expect(() => build({ runbookBaseUrl })).toThrow(message);
+      expect(() => build({ runbookBaseUrl })).toThrow(/^AlertNotifier Test\/Notifier: /);
+    });
+
+    it('uses its own role without AWS managed policies', () => {
+      // Assess
+      expect(fn.Role).toEqual(stack.resolve(notifier.notifier.role.roleArn));
+      expect(propertiesOf(template, notifier.notifier.role).ManagedPolicyArns).toBeUndefined();
+    });
+
+    it('has exactly the permissions a notification needs, statement by statement', () => {
+      // Assess
+      expect(statements).toEqual([
+        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: stack.resolve(notifier.notifier.logGroup.logGroupArn) },
+        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: stack.resolve(notifier.deadLetterQueue.queueArn) },
+        {
+          Sid: 'UseKeyOnlyThroughSqs',
+          Effect: 'Allow',
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Resource: keyArn,
+          Condition: { StringEquals: { 'kms:ViaService': 'sqs.eu-west-1.amazonaws.com' } },
+        },
+        { Sid: 'PublishAlerts', Effect: 'Allow', Action: 'sns:Publish', Resource: topicArn },
+        {
+          Sid: 'UseKeyOnlyThroughSns',
+          Effect: 'Allow',
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Resource: keyArn,
+          Condition: { StringEquals: { 'kms:ViaService': 'sns.eu-west-1.amazonaws.com' } },
+        },
+        { Sid: 'RecordAlertMarkers', Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: stack.resolve(ledger.table.tableArn) },
+        {
+          Sid: 'UseKeyOnlyThroughDynamoDb',
+          Effect: 'Allow',
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: keyArn,
+          Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
+        },
+      ]);
+    });
+
+    it('never reads, updates or deletes ledger records, and never touches a secret', () => {
+      // Assess
+      const actions = statements.flatMap((s) => asArray(s.Action));
+      expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:PutItem']);
+      expect(new Set(actions.map((a) => a.split(':')[0]))).toEqual(new Set(['logs', 'sqs', 'kms', 'sns', 'dynamodb']));
+    });
+
+    it('alarms to the alerts topic on any error', () => {
+      // Assess
+      expect(propertiesOf(template, notifier.notifier.errorsAlarm)).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: stack.resolve(notifier.notifier.function.functionName) }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        AlarmActions: [topicArn],
+      });
+    });
+  });
+
+  describe('dead-letter queue', () => {
+    it('takes the events the notifier failed after Lambda\'s retries, encrypted with the customer-managed key for 14 days', () => {
+      // Assess
+      template.resourceCountIs('AWS::SQS::Queue', 1);
+      expect(fn.DeadLetterConfig).toEqual({ TargetArn: stack.resolve(notifier.deadLetterQueue.queueArn) });
+      expect(propertiesOf(template, notifier.deadLetterQueue)).toEqual({ KmsMasterKeyId: keyArn, MessageRetentionPeriod: 14 * 24 * 3600 });
+    });
+
+    it('alarms to the alerts topic as soon as it holds a message, saying an alert was not delivered', () => {
+      // Assess
+      expect(propertiesOf(template, notifier.deadLetterAlarm)).toMatchObject({
+        AlarmDescription: expect.stringMatching(/^keyrotor: an alert was not delivered\./),
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: stack.resolve(notifier.deadLetterQueue.queueName) }],
+        Statistic: 'Maximum',
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topicArn],
+      });
+    });
+  });
+
+  it('names its resources after itself (logical ids Notifier<Resource><hash>)', () => {
+    // Assess
+    expect(logicalIdOf(notifier.notifier.function)).toMatch(/^NotifierFunction[0-9A-F]{8}$/);
+    expect(logicalIdOf(notifier.deadLetterQueue)).toMatch(/^NotifierDeadLetterQueue[0-9A-F]{8}$/);
+  });
+
+  it('grants no write action on "*"', () => {
+    // Assess
+    expect(wildcardWriteGrants(template)).toEqual([]);
+  });
+
+  it('raises no cdk-nag AwsSolutions findings, with no acknowledgement', () => {
+    // Assess
+    expect(awsSolutionsFindings(stack)).toEqual([]);
+    expect(acknowledgements(stack)).toEqual([]);
+  });
+});
