@@ -15,6 +15,9 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 export const SECRET_KINDS = ['api-key', 'oauth-client', 'token'] as const;
 export type SecretKind = (typeof SECRET_KINDS)[number];
 
+/** Every secret keyrotor deploys is named `keyrotor/<id>` (tokens `keyrotor/<id>/token`, OAuth clients `keyrotor/<id>/client`). */
+export const MANAGED_SECRET_PREFIX = 'keyrotor/';
+
 /** Tags on every managed secret: listing and policy decisions read these, never the value. */
 export const TAG = {
   provider: 'keyrotor:provider',

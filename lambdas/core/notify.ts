@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { MANAGED_SECRET_PREFIX } from './contracts';
 import { alertFor, alertForSecretsManagerEvent, parseSecretsManagerEvent, secretNameOf, type AlertOptions } from './alert-messages';
 import { ROTATION_STEPS } from './contracts';
 import { ValidationError } from './errors';
@@ -106,6 +107,8 @@ function planSecretsManagerEvent(envelope: EventBridgeEnvelope, deps: NotifyDeps
   const alert = alertForSecretsManagerEvent(envelope, deps.alertOptions);
   const secret = facts.secret ? secretNameOf(facts.secret) : undefined;
   const type = facts.eventName ?? 'unknown';
+  // The rule sees every secret of the account; rotations of secrets keyrotor does not manage are not its to report.
+  if (secret && !secret.startsWith(MANAGED_SECRET_PREFIX)) return { alert: undefined, type, secret, covers: [] };
   if (!alert || !secret) return { alert, type, secret, covers: [] };
   // Secrets Manager's events carry no rotation token: one alert per secret, event, step and day.
   const key: AlertKey = {

@@ -184,6 +184,13 @@ describe('Function: notify', () => {
       expect(notifier.alerts).toEqual([]);
     });
 
+    it('ignores rotation failures of secrets keyrotor does not manage (the rule sees the whole account)', async () => {
+      const foreign = secretsManagerEnvelope('RotationFailed');
+      (foreign.detail as { additionalEventData: { SecretId: string } }).additionalEventData.SecretId = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds/prod-db-XyZ123';
+      expect((await notify(foreign, deps)).outcome).toBe('no-alert');
+      expect(notifier.alerts).toEqual([]);
+    });
+
     it('alerts generically for a Secrets Manager event of unknown shape', async () => {
       const result = await notify({ source: 'aws.secretsmanager', 'detail-type': 'Something New', detail: 'surprise' }, deps);
       expect(result).toMatchObject({ outcome: 'published', type: 'unknown' });
