@@ -2,6 +2,8 @@
  * A `fetch` stand-in for unit tests (no network): answers like Thought Industries' REST API
  * for the keys it is told are valid, and records what it was asked.
  */
+import { json } from './fetch-stub';
+
 export interface FetchCall {
   readonly url: string;
   readonly method: string;
@@ -18,9 +20,7 @@ export interface StubbedPlatform {
 
 export const UNAUTHORIZED_BODY = { error: 'unauthorized', message: 'Invalid or expired API key.' };
 
-export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
-}
+export { json };
 
 export function stubThoughtIndustries(validKeys: string[] = []): StubbedPlatform {
   const platform: StubbedPlatform = {

@@ -12,6 +12,7 @@ import {
 import { clearRegisteredSecrets, redactText } from '../../../../lambdas/core/redaction';
 import { API_KEYS_PATH, BossInsightsProvider, type BossInsightsValue } from '../../../../lambdas/providers/boss-insights';
 import type { ProviderHttpClientOptions } from '../../../../lambdas/providers/http';
+import { json, PLATFORM_STATUSES, recordCall, validationErrorOf, type RecordedCall } from '../../../support/fakes/fetch-stub';
 
 const BASE_URL = 'https://acme.bossinsights.example';
 const LIST_URL = `${BASE_URL}/api/admin/api-keys`;
@@ -43,34 +44,18 @@ const record = (id: string, overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
-}
-
 const list = (...records: unknown[]) => json(200, { data: records });
 const platformError = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
   json(status, { error: { code, message } }, headers);
 
-interface Call {
-  readonly url: string;
-  readonly method: string;
-  readonly headers: Record<string, string>;
-  readonly body: string | undefined;
-}
-
-type Answer = Response | Error | ((call: Call) => Response);
+type Answer = Response | Error | ((call: RecordedCall) => Response);
 
 /** A `fetch` that answers from a script, in order, and records each call; a call beyond the script fails. */
 function scriptedFetch(...answers: Answer[]) {
-  const calls: Call[] = [];
+  const calls: RecordedCall[] = [];
   const queue = [...answers];
   const stub = (async (input: string | URL | Request, init?: RequestInit) => {
-    const call: Call = {
-      url: String(input),
-      method: init?.method ?? 'GET',
-      headers: Object.fromEntries(new Headers(init?.headers).entries()),
-      body: typeof init?.body === 'string' ? init.body : undefined,
-    };
+    const call = recordCall(input, init);
     calls.push(call);
     const next = queue.shift();
     if (next === undefined) throw new Error('unexpected call');
@@ -82,17 +67,6 @@ function scriptedFetch(...answers: Answer[]) {
 
 function providerWith(fetch: typeof globalThis.fetch, options: Omit<ProviderHttpClientOptions, 'provider' | 'fetch'> = {}): BossInsightsProvider {
   return new BossInsightsProvider({ fetch, sleep: async () => undefined, ...options });
-}
-
-/** Runs `fn` and returns the ValidationError it threw. */
-function validationErrorOf(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error('expected a ValidationError');
 }
 
 describe('Class: BossInsightsProvider', () => {
@@ -639,7 +613,7 @@ describe('Class: BossInsightsProvider', () => {
       fc.record({ id: fc.oneof(text, fc.integer()), key: text, active: fc.jsonValue() }, { requiredKeys: [] }).map((b) => JSON.stringify(b)),
     );
     const response = fc.record({
-      status: fc.constantFrom(200, 201, 204, 400, 401, 403, 404, 409, 422, 429, 500, 502, 503),
+      status: fc.constantFrom(...PLATFORM_STATUSES),
       body,
       retryAfter: fc.option(fc.oneof(fc.constantFrom('0', '1', '120', 'soon'), text), { nil: undefined }),
     });

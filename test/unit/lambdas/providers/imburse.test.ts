@@ -21,7 +21,7 @@ import {
 } from '../../../../lambdas/providers/imburse';
 import { bodyHash, decodePrivateKey, hmacAuthorization, signHmac } from '../../../../lambdas/providers/imburse/hmac';
 import type { ProviderHttpClientOptions } from '../../../../lambdas/providers/http';
-import { json } from '../../../support/fakes/platform-fetch';
+import { json, recordCall, reply, thrownBy, validationErrorOf, type RecordedCall } from '../../../support/fakes/fetch-stub';
 
 /** Values from Imburse's own "Creating a Tenant API Key" guide. */
 const DOC_PUBLIC_KEY = 'a123456b-c12c-123d-1ab4-18bd8c8e88a3';
@@ -65,18 +65,11 @@ const errorBody = (errorCode: string, message: string) => ({
   errors: [{ errorCode, message }],
 });
 
-interface Call {
-  readonly url: string;
-  readonly method: string;
-  readonly headers: Record<string, string>;
-  readonly body: string | undefined;
-}
-
-type Responder = (call: Call) => Response | Promise<Response>;
+type Responder = (call: RecordedCall) => Response | Promise<Response>;
 
 interface StubbedImburse {
   readonly fetch: typeof fetch;
-  readonly calls: Call[];
+  readonly calls: RecordedCall[];
   /** Responses to give before the normal behaviour, in order. */
   readonly queue: Responder[];
   /** The tenant's keys as the list call answers them. */
@@ -93,9 +86,7 @@ function stubImburse(): StubbedImburse {
       { publicKey: OLD_PUBLIC, name: 'Admin Key', roles: [ADMIN_ROLE, 'payments-write'] },
     ],
     fetch: (async (input: string | URL | Request, init?: RequestInit) => {
-      const headers: Record<string, string> = {};
-      new Headers(init?.headers).forEach((v, k) => (headers[k] = v));
-      const call: Call = { url: String(input), method: init?.method ?? 'GET', headers, body: typeof init?.body === 'string' ? init.body : undefined };
+      const call = recordCall(input, init);
       platform.calls.push(call);
       const queued = platform.queue.shift();
       if (queued) return queued(call);
@@ -112,11 +103,6 @@ function stubImburse(): StubbedImburse {
   return platform;
 }
 
-const reply =
-  (status: number, body: unknown, headers: Record<string, string> = {}): Responder =>
-  () =>
-    json(status, body, headers);
-
 function nonces(): () => string {
   let n = 0;
   return () => `00000000-0000-4000-8000-${String((n += 1)).padStart(12, '0')}`;
@@ -131,26 +117,6 @@ function parseHmac(header: string | undefined): { publicKey: string; nonce: stri
   const match = /^Hmac ([^:]+):([^:]+):(\d+):([A-Za-z0-9+/=]+)$/.exec(header ?? '');
   if (!match) throw new Error(`not an Hmac header: ${header}`);
   return { publicKey: match[1], nonce: match[2], epoch: Number(match[3]), signature: match[4] };
-}
-
-/** Runs `fn` and returns what it threw. */
-async function thrownBy(fn: () => Promise<unknown>): Promise<Error> {
-  try {
-    await fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
-
-function validationErrorOf(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error('expected a ValidationError');
 }
 
 beforeEach(() => clearRegisteredSecrets());

@@ -20,6 +20,7 @@ import {
   type ClientCredentialsRequest,
 } from '../../../../lambdas/providers/oauth/client-credentials';
 import type { ProviderHttpClientOptions } from '../../../../lambdas/providers/http';
+import { fetchAnswering, reply, textReply, thrownBy, type Responder, type StubbedFetch } from '../../../support/fakes/fetch-stub';
 
 const TOKEN_URL = 'https://acme.example.com/oauth2/token/eu-west-2_AbcdEfghI';
 /** Matches none of redaction's credential patterns: only registration and `secrets` can hide it. */
@@ -30,42 +31,12 @@ const BASIC = 'a2V5cm90b3ItY2xpZW50OmNzX1N1cDNyUzNjcmV0LVZhbHVlXzAxMjM=';
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJrZXlyb3RvciJ9.c2lnbmF0dXJlMDEyMzQ1Njc4OQ';
 const START = Date.parse('2026-11-23T10:00:00Z');
 
-interface Call {
-  readonly url: string;
-  readonly method: string | undefined;
-  readonly headers: Record<string, string>;
-  readonly body: string | undefined;
-}
-
-type Responder = () => Response | Promise<Response>;
-
-const json =
-  (status: number, body: unknown, headers: Record<string, string> = {}): Responder =>
-  () =>
-    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
-
-const text =
-  (status: number, body: string, headers: Record<string, string> = {}): Responder =>
-  () =>
-    new Response(body, { status, headers });
-
 const tokenResponse = (extra: Record<string, unknown> = {}): Responder =>
-  json(200, { access_token: TOKEN, token_type: 'Bearer', expires_in: 3600, ...extra }, { 'cache-control': 'no-store' });
+  reply(200, { access_token: TOKEN, token_type: 'Bearer', expires_in: 3600, ...extra }, { 'cache-control': 'no-store' });
 
 /** A token endpoint stand-in: answers with `responders` in order, then with a token; records every request. */
-function stubEndpoint(...responders: Responder[]): { fetch: typeof fetch; calls: Call[] } {
-  const calls: Call[] = [];
-  const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
-    calls.push({
-      url: String(input),
-      method: init?.method,
-      headers: Object.fromEntries(new Headers(init?.headers).entries()),
-      body: typeof init?.body === 'string' ? init.body : undefined,
-    });
-    const responder = responders[calls.length - 1] ?? tokenResponse();
-    return responder();
-  }) as typeof fetch;
-  return { fetch: fetchImpl, calls };
+function stubEndpoint(...responders: Responder[]): StubbedFetch {
+  return fetchAnswering(responders, tokenResponse());
 }
 
 const request = (overrides: Partial<ClientCredentialsRequest> = {}): ClientCredentialsRequest => ({
@@ -85,14 +56,8 @@ function textsOf(error: unknown): string {
   return parts.join('\n');
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
+/** Awaits `promise` and returns what it rejected with. */
+const errorOf = (promise: Promise<unknown>): Promise<Error> => thrownBy(() => promise);
 
 describe('Class: ClientCredentialsTokenSource', () => {
   let clock: number;
@@ -275,7 +240,7 @@ describe('Class: ClientCredentialsTokenSource', () => {
     });
 
     it('starts the lifetime when the attempt that succeeded was sent, not when the first one was', async () => {
-      const endpoint = stubEndpoint(json(503, { error: 'temporarily_unavailable' }), tokenResponse({ expires_in: 60 }));
+      const endpoint = stubEndpoint(reply(503, { error: 'temporarily_unavailable' }), tokenResponse({ expires_in: 60 }));
 
       const token = await source(endpoint.fetch).mint(request());
 
@@ -363,10 +328,10 @@ describe('Class: ClientCredentialsTokenSource', () => {
     });
 
     it.each([
-      ['HTML', text(200, '<html><body>Sign in</body></html>', { 'content-type': 'text/html' }), 'not JSON'],
-      ['truncated JSON', text(200, '{"access_token":"abc', { 'content-type': 'application/json' }), 'not JSON'],
-      ['a JSON array', json(200, [TOKEN]), 'not a token response object'],
-      ['a JSON string', json(200, TOKEN), 'not a token response object'],
+      ['HTML', textReply(200, '<html><body>Sign in</body></html>', { 'content-type': 'text/html' }), 'not JSON'],
+      ['truncated JSON', textReply(200, '{"access_token":"abc', { 'content-type': 'application/json' }), 'not JSON'],
+      ['a JSON array', reply(200, [TOKEN]), 'not a token response object'],
+      ['a JSON string', reply(200, TOKEN), 'not a token response object'],
     ])('throws ProviderResponseError for a 200 with %s', async (_what, responder, words) => {
       const error = await errorOf(source(stubEndpoint(responder).fetch).mint(request()));
 
@@ -378,7 +343,7 @@ describe('Class: ClientCredentialsTokenSource', () => {
     it('throws ProviderResponseError for a body larger than the HTTP options allow', async () => {
       const huge = JSON.stringify({ access_token: TOKEN, token_type: 'Bearer', expires_in: 3600, padding: 'x'.repeat(5000) });
 
-      const error = await errorOf(source(stubEndpoint(text(200, huge)).fetch, { maxBodyBytes: 4096 }).mint(request()));
+      const error = await errorOf(source(stubEndpoint(textReply(200, huge)).fetch, { maxBodyBytes: 4096 }).mint(request()));
 
       expect(error).toBeInstanceOf(ProviderResponseError);
       expect(error.message).toContain('larger than 4096 bytes');
@@ -390,7 +355,7 @@ describe('Class: ClientCredentialsTokenSource', () => {
       OAUTH_ERROR_CODES.filter((code) => code !== 'invalid_client').map((code) => [code] as const),
     )('throws OAuthError with code %s for a 400, sent once', async (code) => {
       // Prepare
-      const endpoint = stubEndpoint(json(400, { error: code, error_description: `Because ${code}.` }));
+      const endpoint = stubEndpoint(reply(400, { error: code, error_description: `Because ${code}.` }));
 
       // Act
       const error = await errorOf(source(endpoint.fetch).mint(request({ scopes: ['api/read'] })));
@@ -412,14 +377,14 @@ describe('Class: ClientCredentialsTokenSource', () => {
       ['invalid_grant', /refused the client_credentials grant for client "keyrotor-client"/],
       ['invalid_request', /found the request malformed; check the token URL and the client authentication/],
     ])('says what to do about %s', async (code, next) => {
-      const error = await errorOf(source(stubEndpoint(json(400, { error: code })).fetch).mint(request({ scopes: ['api/read'] })));
+      const error = await errorOf(source(stubEndpoint(reply(400, { error: code })).fetch).mint(request({ scopes: ['api/read'] })));
 
       expect(error.message).toMatch(next);
     });
 
     it('throws OAuthClientAuthError, a ProviderAuthError, for invalid_client at 401', async () => {
       // Prepare
-      const endpoint = stubEndpoint(json(401, { error: 'invalid_client', error_description: 'Client authentication failed.' }, { 'www-authenticate': 'Basic realm="oauth2"' }));
+      const endpoint = stubEndpoint(reply(401, { error: 'invalid_client', error_description: 'Client authentication failed.' }, { 'www-authenticate': 'Basic realm="oauth2"' }));
 
       // Act
       const error = await errorOf(source(endpoint.fetch).mint(request()));
@@ -446,17 +411,17 @@ describe('Class: ClientCredentialsTokenSource', () => {
     });
 
     it('throws OAuthClientAuthError with the real status for invalid_client at 400 (as Amazon Cognito answers it)', async () => {
-      const error = await errorOf(source(stubEndpoint(json(400, { error: 'invalid_client' })).fetch).mint(request()));
+      const error = await errorOf(source(stubEndpoint(reply(400, { error: 'invalid_client' })).fetch).mint(request()));
 
       expect(error).toBeInstanceOf(OAuthClientAuthError);
       expect(error).toMatchObject({ status: 400, code: 'invalid_client', description: undefined });
     });
 
     it.each([
-      ['no body', text(401, ''), 'invalid_client'],
-      ['an HTML body', text(401, '<h1>Unauthorized</h1>', { 'content-type': 'text/html' }), 'invalid_client'],
-      ['unauthorized_client (as older Keycloak answers a wrong secret)', json(401, { error: 'unauthorized_client', error_description: 'Invalid client secret' }), 'unauthorized_client'],
-      ['a code outside RFC 6749', json(401, { error: 'access_denied' }), 'unknown'],
+      ['no body', textReply(401, ''), 'invalid_client'],
+      ['an HTML body', textReply(401, '<h1>Unauthorized</h1>', { 'content-type': 'text/html' }), 'invalid_client'],
+      ['unauthorized_client (as older Keycloak answers a wrong secret)', reply(401, { error: 'unauthorized_client', error_description: 'Invalid client secret' }), 'unauthorized_client'],
+      ['a code outside RFC 6749', reply(401, { error: 'access_denied' }), 'unknown'],
     ])('treats any 401 as a refused client: %s', async (_what, responder, code) => {
       const error = await errorOf(source(stubEndpoint(responder).fetch).mint(request()));
 
@@ -465,7 +430,7 @@ describe('Class: ClientCredentialsTokenSource', () => {
     });
 
     it('throws OAuthError with code unknown for a code RFC 6749 does not define, quoting it', async () => {
-      const error = await errorOf(source(stubEndpoint(json(400, { error: 'invalid_dpop_proof' })).fetch).mint(request()));
+      const error = await errorOf(source(stubEndpoint(reply(400, { error: 'invalid_dpop_proof' })).fetch).mint(request()));
 
       expect(error).toBeInstanceOf(OAuthError);
       expect(error).toMatchObject({ code: 'unknown', status: 400 });
@@ -473,41 +438,41 @@ describe('Class: ClientCredentialsTokenSource', () => {
     });
 
     it('reads OAuth errors a server answers with 403', async () => {
-      const error = await errorOf(source(stubEndpoint(json(403, { error: 'unauthorized_client' })).fetch).mint(request()));
+      const error = await errorOf(source(stubEndpoint(reply(403, { error: 'unauthorized_client' })).fetch).mint(request()));
 
       expect(error).toBeInstanceOf(OAuthError);
       expect(error).toMatchObject({ code: 'unauthorized_client', status: 403 });
     });
 
     it('reads an OAuth error a server answers with 200', async () => {
-      const error = await errorOf(source(stubEndpoint(json(200, { error: 'invalid_scope' })).fetch).mint(request()));
+      const error = await errorOf(source(stubEndpoint(reply(200, { error: 'invalid_scope' })).fetch).mint(request()));
 
       expect(error).toBeInstanceOf(OAuthError);
       expect(error).toMatchObject({ code: 'invalid_scope', status: 200 });
     });
 
     it.each(['temporarily_unavailable', 'server_error'])('reports %s at 400 as ProviderUnavailableError (try later)', async (code) => {
-      const error = await errorOf(source(stubEndpoint(json(400, { error: code })).fetch).mint(request()));
+      const error = await errorOf(source(stubEndpoint(reply(400, { error: code })).fetch).mint(request()));
 
       expect(error).toBeInstanceOf(ProviderUnavailableError);
       expect(error.message).toBe(`POST ${TOKEN_URL} answered HTTP 400 with ${code}: the platform cannot issue tokens right now; try again later`);
     });
 
     it('leaves a 400 that is not an OAuth error to the HTTP helper (ProviderResponseError)', async () => {
-      const error = await errorOf(source(stubEndpoint(text(400, '<html>Bad Request</html>')).fetch).mint(request()));
+      const error = await errorOf(source(stubEndpoint(textReply(400, '<html>Bad Request</html>')).fetch).mint(request()));
 
       expect(error).toBeInstanceOf(ProviderResponseError);
       expect(error).toMatchObject({ status: 400 });
     });
 
     it('leaves a 403 without an OAuth error to the HTTP helper (ProviderPermissionError)', async () => {
-      const error = await errorOf(source(stubEndpoint(json(403, { message: 'Forbidden' })).fetch).mint(request()));
+      const error = await errorOf(source(stubEndpoint(reply(403, { message: 'Forbidden' })).fetch).mint(request()));
 
       expect(error).toBeInstanceOf(ProviderPermissionError);
     });
 
     it('leaves a 404 to the HTTP helper even with an OAuth-looking body', async () => {
-      const error = await errorOf(source(stubEndpoint(json(404, { error: 'not_found' })).fetch).mint(request()));
+      const error = await errorOf(source(stubEndpoint(reply(404, { error: 'not_found' })).fetch).mint(request()));
 
       expect(error).toBeInstanceOf(ProviderResponseError);
       expect(error).not.toBeInstanceOf(OAuthError);
@@ -515,7 +480,7 @@ describe('Class: ClientCredentialsTokenSource', () => {
 
     it('keeps the secret, the Basic value and the token out of an error whose description echoes them', async () => {
       const description = `client_secret=${SECRET} from Basic ${BASIC} (token ${TOKEN})`;
-      const endpoint = stubEndpoint(json(401, { error: 'invalid_client', error_description: description, access_token: TOKEN }));
+      const endpoint = stubEndpoint(reply(401, { error: 'invalid_client', error_description: description, access_token: TOKEN }));
 
       const error = (await errorOf(source(endpoint.fetch).mint(request()))) as OAuthClientAuthError;
 
@@ -526,14 +491,14 @@ describe('Class: ClientCredentialsTokenSource', () => {
     it.each([400, 401])('settles for a %s whose body is too large to read for its code', async (status) => {
       const huge = JSON.stringify({ error: 'invalid_client', padding: 'x'.repeat(70_000) });
 
-      const error = await errorOf(source(stubEndpoint(text(status, huge)).fetch).mint(request()));
+      const error = await errorOf(source(stubEndpoint(textReply(status, huge)).fetch).mint(request()));
 
       // The copy stops at 64 KiB; the helper still reads the whole body (within its own limit).
       expect(error).toBeInstanceOf(status === 401 ? OAuthClientAuthError : ProviderResponseError);
     });
 
     it('keeps a secret shorter than the registry minimum out of messages', async () => {
-      const endpoint = stubEndpoint(json(400, { error: 'invalid_request', error_description: 'bad secret s3cr' }));
+      const endpoint = stubEndpoint(reply(400, { error: 'invalid_request', error_description: 'bad secret s3cr' }));
 
       const error = await errorOf(source(endpoint.fetch).mint(request({ credentials: { clientId: 'id', clientSecret: 's3cr' }, clientAuth: 'body' })));
 
@@ -543,7 +508,7 @@ describe('Class: ClientCredentialsTokenSource', () => {
 
   describe('Method: mint (retries by the HTTP helper)', () => {
     it('retries a 503 and a 502 with back-off', async () => {
-      const endpoint = stubEndpoint(json(503, {}), json(502, {}));
+      const endpoint = stubEndpoint(reply(503, {}), reply(502, {}));
 
       const token = await source(endpoint.fetch).mint(request());
 
@@ -553,7 +518,7 @@ describe('Class: ClientCredentialsTokenSource', () => {
     });
 
     it('waits for Retry-After on a 429 and tries again', async () => {
-      const endpoint = stubEndpoint(json(429, { error: 'too_many_requests' }, { 'retry-after': '2' }));
+      const endpoint = stubEndpoint(reply(429, { error: 'too_many_requests' }, { 'retry-after': '2' }));
 
       await source(endpoint.fetch).mint(request());
 
@@ -577,7 +542,7 @@ describe('Class: ClientCredentialsTokenSource', () => {
     });
 
     it('throws ProviderUnavailableError after the last attempt', async () => {
-      const endpoint = stubEndpoint(json(503, {}), json(503, {}), json(503, {}), json(503, {}));
+      const endpoint = stubEndpoint(reply(503, {}), reply(503, {}), reply(503, {}), reply(503, {}));
 
       const error = await errorOf(source(endpoint.fetch).mint(request()));
 
@@ -586,7 +551,7 @@ describe('Class: ClientCredentialsTokenSource', () => {
     });
 
     it('throws ProviderRateLimitError at once when Retry-After is longer than allowed', async () => {
-      const endpoint = stubEndpoint(json(429, {}, { 'retry-after': '3600' }));
+      const endpoint = stubEndpoint(reply(429, {}, { 'retry-after': '3600' }));
 
       const error = await errorOf(source(endpoint.fetch).mint(request()));
 
@@ -628,7 +593,7 @@ describe('Class: ClientCredentialsTokenSource', () => {
         fc.asyncProperty(status, body, fc.constantFrom('basic', 'body') as fc.Arbitrary<'basic' | 'body'>, async (code, payload, clientAuth) => {
           // Each run stands alone: what earlier runs registered must not hide this run's leaks.
           clearRegisteredSecrets();
-          const tokens = source(stubEndpoint(text(code, payload), text(code, payload)).fetch, { maxAttempts: 2, maxBodyBytes: 4096 });
+          const tokens = source(stubEndpoint(textReply(code, payload), textReply(code, payload)).fetch, { maxAttempts: 2, maxBodyBytes: 4096 });
 
           let outcome: unknown;
           try {

@@ -16,6 +16,7 @@ import {
   type ThinkificProviderOptions,
   type ThinkificValue,
 } from '../../../../lambdas/providers/thinkific';
+import { PLATFORM_STATUSES, reply, stubFetch, validationErrorOf } from '../../../support/fakes/fetch-stub';
 
 /** Fake tokens: they match no credential pattern of the redaction module, so only the provider can keep them out of messages. */
 const TOKEN_OLD = 'thkOLDtokenOLDtoken0000000000001';
@@ -28,49 +29,8 @@ const value = (apiKey: string): ThinkificValue => ({ provider: 'thinkific', envi
 
 const USERS_PAGE = { items: [{ id: 1, email: 'student@example.com' }], meta: { pagination: { current_page: 1, total_items: 1 } } };
 
-interface Call {
-  readonly url: string;
-  readonly method: string;
-  readonly headers: Record<string, string>;
-  readonly body: unknown;
-}
-
-type Responder = () => Response | Promise<Response>;
-
-const json =
-  (status: number, body: unknown, headers: Record<string, string> = {}): Responder =>
-  () =>
-    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
-
-/** A fetch that answers with `responders` in order and repeats the last one when they run out. */
-function stubFetch(...responders: Responder[]): { fetch: typeof fetch; calls: Call[] } {
-  const calls: Call[] = [];
-  const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
-    const index = Math.min(calls.length, responders.length - 1);
-    calls.push({
-      url: String(input),
-      method: init?.method ?? 'GET',
-      headers: Object.fromEntries(new Headers(init?.headers)),
-      body: init?.body,
-    });
-    return responders[index]();
-  }) as typeof fetch;
-  return { fetch: fetchImpl, calls };
-}
-
 function providerWith(options: ThinkificProviderOptions = {}): ThinkificProvider {
   return new ThinkificProvider({ now: () => NOW, sleep: async () => undefined, ...options });
-}
-
-/** Runs `fn` and returns the ValidationError it threw. */
-function validationErrorOf(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error('expected a ValidationError');
 }
 
 describe('Class: ThinkificProvider', () => {
@@ -277,7 +237,7 @@ describe('Class: ThinkificProvider', () => {
   describe('Method: verify', () => {
     it('sends GET {baseUrl}/api/public/v1/users?limit=1 with the token as a Bearer token', async () => {
       // Prepare
-      const platform = stubFetch(json(200, USERS_PAGE));
+      const platform = stubFetch(reply(200, USERS_PAGE));
       const thinkific = providerWith({ fetch: platform.fetch });
 
       // Act
@@ -297,7 +257,7 @@ describe('Class: ThinkificProvider', () => {
     });
 
     it('calls the target base URL, not the one in the value', async () => {
-      const platform = stubFetch(json(200, USERS_PAGE));
+      const platform = stubFetch(reply(200, USERS_PAGE));
 
       await providerWith({ fetch: platform.fetch }).verify(value(TOKEN_NEW), { baseUrl: 'http://127.0.0.1:4010', environment: 'sandbox' });
 
@@ -306,7 +266,7 @@ describe('Class: ThinkificProvider', () => {
 
     it('throws ProviderAuthError with the platform message for a rejected token, after one call', async () => {
       // Prepare
-      const platform = stubFetch(json(401, { error: 'Authentication Error' }));
+      const platform = stubFetch(reply(401, { error: 'Authentication Error' }));
       const thinkific = providerWith({ fetch: platform.fetch });
 
       // Act
@@ -319,7 +279,7 @@ describe('Class: ThinkificProvider', () => {
     });
 
     it('keeps the token out of the error when the platform echoes it', async () => {
-      const platform = stubFetch(json(401, { error: `token ${TOKEN_OLD} has expired` }));
+      const platform = stubFetch(reply(401, { error: `token ${TOKEN_OLD} has expired` }));
 
       const error = (await providerWith({ fetch: platform.fetch })
         .verify(value(TOKEN_OLD), target)
@@ -332,7 +292,7 @@ describe('Class: ThinkificProvider', () => {
 
     it('honours Retry-After on a 429 and then succeeds', async () => {
       // Prepare
-      const platform = stubFetch(json(429, { error: 'Too Many Requests' }, { 'retry-after': '7' }), json(200, USERS_PAGE));
+      const platform = stubFetch(reply(429, { error: 'Too Many Requests' }, { 'retry-after': '7' }), reply(200, USERS_PAGE));
       const sleeps: number[] = [];
       const thinkific = providerWith({ fetch: platform.fetch, sleep: async (ms) => void sleeps.push(ms) });
 
@@ -345,7 +305,7 @@ describe('Class: ThinkificProvider', () => {
     });
 
     it('fails fast with ProviderRateLimitError when Retry-After is longer than it may wait', async () => {
-      const platform = stubFetch(json(429, {}, { 'retry-after': '120' }));
+      const platform = stubFetch(reply(429, {}, { 'retry-after': '120' }));
 
       const error = await providerWith({ fetch: platform.fetch }).verify(value(TOKEN_NEW), target).catch((e: unknown) => e);
 
@@ -355,7 +315,7 @@ describe('Class: ThinkificProvider', () => {
     });
 
     it('retries a 503 and reports an unreachable platform as ProviderUnavailableError', async () => {
-      const flaky = stubFetch(json(503, {}), json(200, USERS_PAGE));
+      const flaky = stubFetch(reply(503, {}), reply(200, USERS_PAGE));
       await providerWith({ fetch: flaky.fetch }).verify(value(TOKEN_NEW), target);
       expect(flaky.calls).toHaveLength(2);
 
@@ -370,9 +330,9 @@ describe('Class: ThinkificProvider', () => {
 
     it.each([
       ['an HTML page', () => new Response('<html>Sign in</html>', { status: 200 })],
-      ['JSON without items', json(200, { users: [] })],
-      ['a JSON array', json(200, [])],
-      ['null', json(200, null)],
+      ['JSON without items', reply(200, { users: [] })],
+      ['a JSON array', reply(200, [])],
+      ['null', reply(200, null)],
     ])('throws ProviderResponseError for a 200 that is %s', async (_what, responder) => {
       const platform = stubFetch(responder);
 
@@ -385,7 +345,7 @@ describe('Class: ThinkificProvider', () => {
     it('answers any platform response with success or a typed error that never holds the token', async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.constantFrom(200, 201, 204, 400, 401, 403, 404, 409, 422, 429, 500, 502, 503),
+          fc.constantFrom(...PLATFORM_STATUSES),
           fc.oneof(
             fc.string({ maxLength: 200 }),
             fc.json(),

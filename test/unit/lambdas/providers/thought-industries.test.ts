@@ -13,7 +13,8 @@ import {
   VERIFY_PATH,
   type ThoughtIndustriesValue,
 } from '../../../../lambdas/providers/thought-industries';
-import { json, stubThoughtIndustries, UNAUTHORIZED_BODY } from '../../../support/fakes/platform-fetch';
+import { json, validationErrorOf } from '../../../support/fakes/fetch-stub';
+import { stubThoughtIndustries, UNAUTHORIZED_BODY } from '../../../support/fakes/platform-fetch';
 import { BASE_URL, TI_LIVE_NEW, TI_LIVE_OLD, TI_TEST_KEY } from '../../../support/fixtures';
 
 const value = (apiKey: string, environment: 'production' | 'sandbox' = 'production'): ThoughtIndustriesValue => ({
@@ -24,17 +25,6 @@ const value = (apiKey: string, environment: 'production' | 'sandbox' = 'producti
 });
 
 const target = { baseUrl: BASE_URL, environment: 'production' } as const;
-
-/** Runs `fn` and returns the ValidationError it threw. */
-function validationErrorOf(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('Class: ThoughtIndustriesProvider', () => {
   let provider: ThoughtIndustriesProvider;

@@ -17,6 +17,7 @@ import {
   type ThriveProviderOptions,
   type ThriveValue,
 } from '../../../../lambdas/providers/thrive';
+import { reply, stubFetch, validationErrorOf } from '../../../support/fakes/fetch-stub';
 
 const TENANT_ID = 'eu-west-2_AbcdEfghI';
 /** Fake keys and tokens that match no credential pattern of the redaction module on their own. */
@@ -38,33 +39,8 @@ const value = (apiKey: string, extra: Record<string, unknown> = {}): ThriveValue
   ...extra,
 });
 
-interface Call {
-  readonly url: string;
-  readonly method: string;
-  readonly headers: Record<string, string>;
-  readonly body: unknown;
-}
-
-type Responder = () => Response | Promise<Response>;
-
-const json =
-  (status: number, body: unknown, headers: Record<string, string> = {}): Responder =>
-  () =>
-    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
-
-const generated = (apiKey = KEY_NEW, validUntil: unknown = VALID_UNTIL) => json(200, { data: { generateApiKey: { validUntil, apiKey } } });
-const unauthenticated = json(200, { errors: [{ message: 'Token has expired.', extensions: { code: 'UNAUTHENTICATED' } }], data: null });
-
-/** A fetch that answers with `responders` in order and repeats the last one when they run out. */
-function stubFetch(...responders: Responder[]): { fetch: typeof fetch; calls: Call[] } {
-  const calls: Call[] = [];
-  const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
-    const index = Math.min(calls.length, responders.length - 1);
-    calls.push({ url: String(input), method: init?.method ?? 'GET', headers: Object.fromEntries(new Headers(init?.headers)), body: init?.body });
-    return responders[index]();
-  }) as typeof fetch;
-  return { fetch: fetchImpl, calls };
-}
+const generated = (apiKey = KEY_NEW, validUntil: unknown = VALID_UNTIL) => reply(200, { data: { generateApiKey: { validUntil, apiKey } } });
+const unauthenticated = reply(200, { errors: [{ message: 'Token has expired.', extensions: { code: 'UNAUTHENTICATED' } }], data: null });
 
 const providerWith = (options: ThriveProviderOptions = {}): ThriveProvider => new ThriveProvider({ sleep: async () => undefined, ...options });
 
@@ -76,17 +52,6 @@ const issueRequest = (overrides: Partial<{ current: ThriveValue; adminToken: str
   correlationId: CORRELATION_ID,
   ...overrides,
 });
-
-/** Runs `fn` and returns the ValidationError it threw. */
-function validationErrorOf(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 /** `data.generateApiKey.apiKey` of a response body, if it has one. */
 function returnedKey(body: string): unknown {
@@ -233,7 +198,7 @@ describe('Class: ThriveProvider', () => {
   describe('Method: verify', () => {
     it('sends GET {baseUrl}/rest/v1/users?page=1&perPage=1 with HTTP Basic tenantId:apiKey', async () => {
       // Prepare
-      const platform = stubFetch(json(200, { users: [{ id: 'u1' }] }));
+      const platform = stubFetch(reply(200, { users: [{ id: 'u1' }] }));
       const thrive = providerWith({ fetch: platform.fetch });
 
       // Act
@@ -254,7 +219,7 @@ describe('Class: ThriveProvider', () => {
     });
 
     it('throws ProviderAuthError for a rejected key, after one call', async () => {
-      const platform = stubFetch(json(401, { message: 'Unauthorized' }));
+      const platform = stubFetch(reply(401, { message: 'Unauthorized' }));
 
       const result = providerWith({ fetch: platform.fetch }).verify(value(KEY_OLD), production);
 
@@ -265,7 +230,7 @@ describe('Class: ThriveProvider', () => {
 
     it('keeps the key and the encoded Basic credentials out of the error when the platform echoes them', async () => {
       const basic = Buffer.from(`${TENANT_ID}:${KEY_OLD}`).toString('base64');
-      const platform = stubFetch(json(401, { message: `bad credentials ${basic} (${KEY_OLD})` }));
+      const platform = stubFetch(reply(401, { message: `bad credentials ${basic} (${KEY_OLD})` }));
 
       const error = (await providerWith({ fetch: platform.fetch })
         .verify(value(KEY_OLD), production)
@@ -277,7 +242,7 @@ describe('Class: ThriveProvider', () => {
     });
 
     it('honours Retry-After on a 429', async () => {
-      const platform = stubFetch(json(429, {}, { 'retry-after': '3' }), json(200, { users: [] }));
+      const platform = stubFetch(reply(429, {}, { 'retry-after': '3' }), reply(200, { users: [] }));
       const sleeps: number[] = [];
 
       await providerWith({ fetch: platform.fetch, sleep: async (ms) => void sleeps.push(ms) }).verify(value(KEY_NEW), production);
@@ -381,7 +346,7 @@ describe('Class: ThriveProvider', () => {
     });
 
     it('keeps a key Thrive returned even when the answer also carries errors', async () => {
-      const platform = stubFetch(json(200, { data: { generateApiKey: { validUntil: VALID_UNTIL, apiKey: KEY_NEW } }, errors: [{ message: 'partial', extensions: { code: 'UNAUTHENTICATED' } }] }));
+      const platform = stubFetch(reply(200, { data: { generateApiKey: { validUntil: VALID_UNTIL, apiKey: KEY_NEW } }, errors: [{ message: 'partial', extensions: { code: 'UNAUTHENTICATED' } }] }));
 
       const issued = await providerWith({ fetch: platform.fetch }).issueKeyWithAdminToken(issueRequest());
 
@@ -397,7 +362,7 @@ describe('Class: ThriveProvider', () => {
     });
 
     it.each([
-      ['HTTP 401', json(401, { message: 'Token has expired.' })],
+      ['HTTP 401', reply(401, { message: 'Token has expired.' })],
       ['a GraphQL UNAUTHENTICATED error in a 200', unauthenticated],
     ])('throws ThriveAdminTokenError (a ProviderAuthError) for %s, saying to copy a fresh token', async (_what, responder) => {
       // Prepare
@@ -421,7 +386,7 @@ describe('Class: ThriveProvider', () => {
     });
 
     it('keeps the admin token out of the error when Thrive echoes it', async () => {
-      const platform = stubFetch(json(200, { errors: [{ message: `jwt ${ADMIN_TOKEN} expired`, extensions: { code: 'UNAUTHENTICATED' } }] }));
+      const platform = stubFetch(reply(200, { errors: [{ message: `jwt ${ADMIN_TOKEN} expired`, extensions: { code: 'UNAUTHENTICATED' } }] }));
 
       const error = await providerWith({ fetch: platform.fetch })
         .issueKeyWithAdminToken(issueRequest())
@@ -433,7 +398,7 @@ describe('Class: ThriveProvider', () => {
     });
 
     it('throws ProviderResponseError for another GraphQL error, with its message', async () => {
-      const platform = stubFetch(json(200, { errors: [{ message: 'Service api-service is not enabled.', extensions: { code: 'FORBIDDEN' } }], data: null }));
+      const platform = stubFetch(reply(200, { errors: [{ message: 'Service api-service is not enabled.', extensions: { code: 'FORBIDDEN' } }], data: null }));
 
       const error = await providerWith({ fetch: platform.fetch })
         .issueKeyWithAdminToken(issueRequest())
@@ -444,11 +409,11 @@ describe('Class: ThriveProvider', () => {
     });
 
     it.each([
-      ['no data', json(200, { data: null })],
+      ['no data', reply(200, { data: null })],
       ['an empty apiKey', generated('')],
       ['an apiKey with spaces', generated('a key with spaces')],
       ['a body that is not JSON', () => new Response('ok', { status: 200 })],
-      ['a JSON array', json(200, [])],
+      ['a JSON array', reply(200, [])],
     ])('throws ProviderResponseError for a 200 with %s', async (_what, responder) => {
       const platform = stubFetch(responder);
 
@@ -456,7 +421,7 @@ describe('Class: ThriveProvider', () => {
     });
 
     it('does not repeat the POST after a 5xx or a network failure: Thrive may have made a key', async () => {
-      const failing = stubFetch(json(502, {}));
+      const failing = stubFetch(reply(502, {}));
       await expect(providerWith({ fetch: failing.fetch }).issueKeyWithAdminToken(issueRequest())).rejects.toThrow(ProviderUnavailableError);
       expect(failing.calls).toHaveLength(1);
 
@@ -472,7 +437,7 @@ describe('Class: ThriveProvider', () => {
     });
 
     it('repeats the POST after a 429, which Thrive did not process, honouring Retry-After', async () => {
-      const platform = stubFetch(json(429, {}, { 'retry-after': '2' }), generated());
+      const platform = stubFetch(reply(429, {}, { 'retry-after': '2' }), generated());
       const sleeps: number[] = [];
 
       const issued = await providerWith({ fetch: platform.fetch, sleep: async (ms) => void sleeps.push(ms) }).issueKeyWithAdminToken(issueRequest());
@@ -483,7 +448,7 @@ describe('Class: ThriveProvider', () => {
     });
 
     it('gives up with ProviderRateLimitError when Retry-After is too long', async () => {
-      const platform = stubFetch(json(429, {}, { 'retry-after': '3600' }));
+      const platform = stubFetch(reply(429, {}, { 'retry-after': '3600' }));
 
       await expect(providerWith({ fetch: platform.fetch }).issueKeyWithAdminToken(issueRequest())).rejects.toThrow(ProviderRateLimitError);
     });
