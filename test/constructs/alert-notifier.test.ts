@@ -4,6 +4,16 @@ import { AlertNotifier, NOTIFY_HANDLER_ENTRY, type AlertNotifierProps } from '..
 import { AlertsTopic } from '../../lib/alerts-topic';
 import { EncryptionKey } from '../../lib/encryption-key';
 import { LedgerTable } from '../../lib/ledger-table';
+import {
+  deadLetteredFunctionStatements,
+  encryptedDeadLetterQueueProperties,
+  errorsAlarmProperties,
+  keyrotorFunctionBasics,
+  powertoolsVariables,
+  useKeyOnlyThroughDynamoDb,
+  useKeyOnlyThroughSns,
+  visibleMessagesAlarmProperties,
+} from './assertions';
 import { asArray, statementsOfRole, wildcardWriteGrants, type PolicyStatementJson } from './iam-policy-statements';
 import { acknowledgements, awsSolutionsFindings, bareStack, FIXTURE_NOTIFY_HANDLER, logicalIdOf, propertiesOf } from './test-stack';
 
@@ -46,13 +56,7 @@ describe('Construct: AlertNotifier', () => {
 
     it('runs on Node.js 24 on arm64 for up to 30 seconds, with the handler export `handler`', () => {
       // Assess
-      expect(fn).toMatchObject({
-        Runtime: 'nodejs24.x',
-        Architectures: ['arm64'],
-        Handler: 'index.handler',
-        MemorySize: 256,
-        Timeout: 30,
-      });
+      expect(fn).toMatchObject(keyrotorFunctionBasics(30));
       expect(fn.ReservedConcurrentExecutions).toBeUndefined();
     });
 
@@ -60,9 +64,7 @@ describe('Construct: AlertNotifier', () => {
       // Assess
       expect(fn.Environment).toEqual({
         Variables: {
-          POWERTOOLS_SERVICE_NAME: 'keyrotor-notify',
-          POWERTOOLS_LOG_LEVEL: 'INFO',
-          NODE_OPTIONS: '--enable-source-maps',
+          ...powertoolsVariables('keyrotor-notify'),
           KEYROTOR_ALERTS_TOPIC_ARN: topicArn,
           KEYROTOR_LEDGER_TABLE: stack.resolve(ledger.table.tableName),
           KEYROTOR_RUNBOOK_BASE_URL: RUNBOOKS,
@@ -104,31 +106,11 @@ describe('Construct: AlertNotifier', () => {
     it('has exactly the permissions a notification needs, statement by statement', () => {
       // Assess
       expect(statements).toEqual([
-        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: stack.resolve(notifier.notifier.logGroup.logGroupArn) },
-        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: stack.resolve(notifier.deadLetterQueue.queueArn) },
-        {
-          Sid: 'UseKeyOnlyThroughSqs',
-          Effect: 'Allow',
-          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'sqs.eu-west-1.amazonaws.com' } },
-        },
+        ...deadLetteredFunctionStatements(stack.resolve(notifier.notifier.logGroup.logGroupArn), stack.resolve(notifier.deadLetterQueue.queueArn), keyArn),
         { Sid: 'PublishAlerts', Effect: 'Allow', Action: 'sns:Publish', Resource: topicArn },
-        {
-          Sid: 'UseKeyOnlyThroughSns',
-          Effect: 'Allow',
-          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'sns.eu-west-1.amazonaws.com' } },
-        },
+        useKeyOnlyThroughSns(keyArn),
         { Sid: 'RecordAlertMarkers', Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: stack.resolve(ledger.table.tableArn) },
-        {
-          Sid: 'UseKeyOnlyThroughDynamoDb',
-          Effect: 'Allow',
-          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
-        },
+        useKeyOnlyThroughDynamoDb(keyArn),
       ]);
     });
 
@@ -141,14 +123,9 @@ describe('Construct: AlertNotifier', () => {
 
     it('alarms to the alerts topic on any error', () => {
       // Assess
-      expect(propertiesOf(template, notifier.notifier.errorsAlarm)).toMatchObject({
-        Namespace: 'AWS/Lambda',
-        MetricName: 'Errors',
-        Dimensions: [{ Name: 'FunctionName', Value: stack.resolve(notifier.notifier.function.functionName) }],
-        Statistic: 'Sum',
-        Threshold: 1,
-        AlarmActions: [topicArn],
-      });
+      expect(propertiesOf(template, notifier.notifier.errorsAlarm)).toMatchObject(
+        errorsAlarmProperties(stack.resolve(notifier.notifier.function.functionName), topicArn),
+      );
     });
   });
 
@@ -157,20 +134,14 @@ describe('Construct: AlertNotifier', () => {
       // Assess
       template.resourceCountIs('AWS::SQS::Queue', 1);
       expect(fn.DeadLetterConfig).toEqual({ TargetArn: stack.resolve(notifier.deadLetterQueue.queueArn) });
-      expect(propertiesOf(template, notifier.deadLetterQueue)).toEqual({ KmsMasterKeyId: keyArn, MessageRetentionPeriod: 14 * 24 * 3600 });
+      expect(propertiesOf(template, notifier.deadLetterQueue)).toEqual(encryptedDeadLetterQueueProperties(keyArn));
     });
 
     it('alarms to the alerts topic as soon as it holds a message, saying an alert was not delivered', () => {
       // Assess
       expect(propertiesOf(template, notifier.deadLetterAlarm)).toMatchObject({
+        ...visibleMessagesAlarmProperties(stack.resolve(notifier.deadLetterQueue.queueName), topicArn),
         AlarmDescription: expect.stringMatching(/^keyrotor: an alert was not delivered\./),
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: stack.resolve(notifier.deadLetterQueue.queueName) }],
-        Statistic: 'Maximum',
-        Threshold: 1,
-        TreatMissingData: 'notBreaching',
-        AlarmActions: [topicArn],
       });
     });
   });

@@ -7,6 +7,7 @@ import { AlertsTopic } from '../../lib/alerts-topic';
 import { DeadLetteredFunction, type DeadLetteredFunctionProps } from '../../lib/dead-lettered-function';
 import { EncryptionKey } from '../../lib/encryption-key';
 import { KeyrotorFunction } from '../../lib/keyrotor-function';
+import { deadLetteredFunctionStatements, deadLetterAlarmProperties, denyWithoutTlsStatement, encryptedDeadLetterQueueProperties } from './assertions';
 import { statementsOfRole, wildcardWriteGrants } from './iam-policy-statements';
 import { acknowledgements, awsSolutionsFindings, bareStack, FIXTURE_REVOKE_HANDLER, logicalIdOf, propertiesOf } from './test-stack';
 
@@ -51,7 +52,7 @@ describe('Construct: DeadLetteredFunction', () => {
     it('is the one queue, encrypted with the customer-managed key, keeping messages for 14 days', () => {
       // Assess
       template.resourceCountIs('AWS::SQS::Queue', 1);
-      expect(propertiesOf(template, invoked.deadLetterQueue)).toEqual({ KmsMasterKeyId: keyArn, MessageRetentionPeriod: 14 * 24 * 3600 });
+      expect(propertiesOf(template, invoked.deadLetterQueue)).toEqual(encryptedDeadLetterQueueProperties(keyArn));
     });
 
     it('denies every request without TLS', () => {
@@ -59,15 +60,7 @@ describe('Construct: DeadLetteredFunction', () => {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [stack.resolve(invoked.deadLetterQueue.queueUrl)],
         PolicyDocument: {
-          Statement: [
-            {
-              Effect: 'Deny',
-              Action: 'sqs:*',
-              Principal: { AWS: '*' },
-              Resource: stack.resolve(invoked.deadLetterQueue.queueArn),
-              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-            },
-          ],
+          Statement: [{ ...denyWithoutTlsStatement(), Resource: stack.resolve(invoked.deadLetterQueue.queueArn) }],
         },
       });
     });
@@ -75,17 +68,10 @@ describe('Construct: DeadLetteredFunction', () => {
     it('alarms to the topic as soon as it holds a message', () => {
       // Assess
       expect(propertiesOf(template, invoked.deadLetterAlarm)).toMatchObject({
+        ...deadLetterAlarmProperties(stack.resolve(invoked.deadLetterQueue.queueName), topicArn),
         AlarmDescription: 'keyrotor: an asynchronous test invocation is in the dead-letter queue',
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: stack.resolve(invoked.deadLetterQueue.queueName) }],
         Period: 300,
-        Statistic: 'Maximum',
-        Threshold: 1,
         EvaluationPeriods: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        AlarmActions: [topicArn],
       });
     });
   });
@@ -104,17 +90,9 @@ describe('Construct: DeadLetteredFunction', () => {
     it('puts invocations it failed after Lambda\'s retries in the queue, and may do nothing else but log', () => {
       // Assess
       expect(propertiesOf(template, invoked.target.function).DeadLetterConfig).toEqual({ TargetArn: stack.resolve(invoked.deadLetterQueue.queueArn) });
-      expect(statementsOfRole(template, logicalIdOf(invoked.target.role))).toEqual([
-        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: stack.resolve(invoked.target.logGroup.logGroupArn) },
-        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: stack.resolve(invoked.deadLetterQueue.queueArn) },
-        {
-          Sid: 'UseKeyOnlyThroughSqs',
-          Effect: 'Allow',
-          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'sqs.eu-west-1.amazonaws.com' } },
-        },
-      ]);
+      expect(statementsOfRole(template, logicalIdOf(invoked.target.role))).toEqual(
+        deadLetteredFunctionStatements(stack.resolve(invoked.target.logGroup.logGroupArn), stack.resolve(invoked.deadLetterQueue.queueArn), keyArn),
+      );
     });
 
     it('alarms to the topic on any error', () => {

@@ -1,5 +1,5 @@
 import type { Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AlertsTopic } from '../../lib/alerts-topic';
@@ -11,6 +11,22 @@ import {
 } from '../../lib/deferred-revocation';
 import { EncryptionKey } from '../../lib/encryption-key';
 import { LedgerTable } from '../../lib/ledger-table';
+import {
+  deadLetteredFunctionStatements,
+  deadLetterAlarmProperties,
+  encryptedDeadLetterQueueProperties,
+  errorsAlarmProperties,
+  expectQueueDeniesRequestsWithoutTls,
+  keyrotorFunctionBasics,
+  passSchedulerRoleStatement,
+  powertoolsVariables,
+  scheduleRevocationsStatement,
+  schedulerAssumeRolePolicy,
+  sendToQueueStatement,
+  useKeyOnlyThroughDynamoDb,
+  useKeyOnlyThroughSecretsManager,
+  useKeyOnlyThroughSqs,
+} from './assertions';
 import { statementsOfRole, wildcardWriteGrants } from './iam-policy-statements';
 import { acknowledgements, awsSolutionsFindings, bareStack, FIXTURE_REVOKE_HANDLER, logicalIdOf, propertiesOf } from './test-stack';
 
@@ -75,63 +91,28 @@ describe('Construct: DeferredRevocation', () => {
     it('is encrypted with the customer-managed key and keeps messages for 14 days', () => {
       // Assess
       template.resourceCountIs('AWS::SQS::Queue', 1);
-      template.hasResourceProperties('AWS::SQS::Queue', {
-        KmsMasterKeyId: keyArn,
-        MessageRetentionPeriod: 14 * 24 * 3600,
-      });
+      template.hasResourceProperties('AWS::SQS::Queue', encryptedDeadLetterQueueProperties(keyArn));
     });
 
     it('denies every request without TLS', () => {
       // Assess
-      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-        Queues: [stack.resolve(revocation.deadLetterQueue.queueUrl)],
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({
-              Effect: 'Deny',
-              Action: 'sqs:*',
-              Principal: { AWS: '*' },
-              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-            }),
-          ]),
-        },
-      });
+      expectQueueDeniesRequestsWithoutTls(template, stack.resolve(revocation.deadLetterQueue.queueUrl));
     });
 
     it('alarms to the alerts topic as soon as it holds a message', () => {
       // Assess
-      expect(propertiesOf(template, revocation.deadLetterAlarm)).toMatchObject({
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: stack.resolve(revocation.deadLetterQueue.queueName) }],
-        Statistic: 'Maximum',
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        AlarmActions: [topicRef],
-      });
+      expect(propertiesOf(template, revocation.deadLetterAlarm)).toMatchObject(
+        deadLetterAlarmProperties(stack.resolve(revocation.deadLetterQueue.queueName), topicRef),
+      );
     });
   });
 
   describe('scheduler role', () => {
     it('may be assumed only by EventBridge Scheduler for schedules of this group in this account', () => {
       // Assess
-      expect(propertiesOf(template, revocation.schedulerRole).AssumeRolePolicyDocument).toEqual({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: 'sts:AssumeRole',
-            Principal: { Service: 'scheduler.amazonaws.com' },
-            Condition: {
-              StringEquals: {
-                'aws:SourceAccount': '111111111111',
-                'aws:SourceArn': stack.resolve(revocation.scheduleGroup.attrArn),
-              },
-            },
-          },
-        ],
-      });
+      expect(propertiesOf(template, revocation.schedulerRole).AssumeRolePolicyDocument).toEqual(
+        schedulerAssumeRolePolicy(stack.resolve(revocation.scheduleGroup.attrArn)),
+      );
     });
 
     it('may invoke only the revoker and send only to the dead-letter queue', () => {
@@ -143,19 +124,8 @@ describe('Construct: DeferredRevocation', () => {
           Action: 'lambda:InvokeFunction',
           Resource: stack.resolve(revocation.revoker.function.functionArn),
         },
-        {
-          Sid: 'SendUndeliverableRevocations',
-          Effect: 'Allow',
-          Action: 'sqs:SendMessage',
-          Resource: stack.resolve(revocation.deadLetterQueue.queueArn),
-        },
-        {
-          Sid: 'UseKeyOnlyThroughSqs',
-          Effect: 'Allow',
-          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'sqs.eu-west-1.amazonaws.com' } },
-        },
+        { Sid: 'SendUndeliverableRevocations', ...sendToQueueStatement(stack.resolve(revocation.deadLetterQueue.queueArn)) },
+        useKeyOnlyThroughSqs(keyArn),
       ]);
       expect(propertiesOf(template, revocation.schedulerRole).ManagedPolicyArns).toBeUndefined();
     });
@@ -175,22 +145,14 @@ describe('Construct: DeferredRevocation', () => {
 
     it('runs on Node.js 24 on arm64 with the handler export `handler`', () => {
       // Assess
-      expect(fn).toMatchObject({
-        Runtime: 'nodejs24.x',
-        Architectures: ['arm64'],
-        Handler: 'index.handler',
-        MemorySize: 256,
-        Timeout: 120,
-      });
+      expect(fn).toMatchObject(keyrotorFunctionBasics(120));
     });
 
     it('gets the ledger table name and the Powertools settings, and nothing else, through the environment', () => {
       // Assess
       expect(fn.Environment).toEqual({
         Variables: {
-          POWERTOOLS_SERVICE_NAME: 'keyrotor-revoke',
-          POWERTOOLS_LOG_LEVEL: 'INFO',
-          NODE_OPTIONS: '--enable-source-maps',
+          ...powertoolsVariables('keyrotor-revoke'),
           KEYROTOR_LEDGER_TABLE: stack.resolve(ledger.table.tableName),
         },
       });
@@ -205,43 +167,15 @@ describe('Construct: DeferredRevocation', () => {
       // Assess
       const statements = statementsOfRole(template, logicalIdOf(revocation.revoker.role));
       expect(statements).toEqual([
-        {
-          Effect: 'Allow',
-          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          Resource: stack.resolve(revocation.revoker.logGroup.logGroupArn),
-        },
-        {
-          Effect: 'Allow',
-          Action: 'sqs:SendMessage',
-          Resource: stack.resolve(revocation.deadLetterQueue.queueArn),
-        },
-        {
-          Sid: 'UseKeyOnlyThroughSqs',
-          Effect: 'Allow',
-          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'sqs.eu-west-1.amazonaws.com' } },
-        },
-        {
-          Sid: 'UseKeyOnlyThroughSecretsManager',
-          Effect: 'Allow',
-          Action: 'kms:Decrypt',
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
-        },
+        ...deadLetteredFunctionStatements(stack.resolve(revocation.revoker.logGroup.logGroupArn), stack.resolve(revocation.deadLetterQueue.queueArn), keyArn),
+        useKeyOnlyThroughSecretsManager(keyArn, 'kms:Decrypt'),
         {
           Sid: 'KeepLedgerRecords',
           Effect: 'Allow',
           Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
           Resource: stack.resolve(ledger.table.tableArn),
         },
-        {
-          Sid: 'UseKeyOnlyThroughDynamoDb',
-          Effect: 'Allow',
-          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
-        },
+        useKeyOnlyThroughDynamoDb(keyArn),
         {
           Sid: 'ReadManagedSecrets',
           Effect: 'Allow',
@@ -254,14 +188,9 @@ describe('Construct: DeferredRevocation', () => {
 
     it('alarms to the alerts topic on any error', () => {
       // Assess
-      expect(propertiesOf(template, revocation.revoker.errorsAlarm)).toMatchObject({
-        Namespace: 'AWS/Lambda',
-        MetricName: 'Errors',
-        Dimensions: [{ Name: 'FunctionName', Value: stack.resolve(revocation.revoker.function.functionName) }],
-        Statistic: 'Sum',
-        Threshold: 1,
-        AlarmActions: [topicRef],
-      });
+      expect(propertiesOf(template, revocation.revoker.errorsAlarm)).toMatchObject(
+        errorsAlarmProperties(stack.resolve(revocation.revoker.function.functionName), topicRef),
+      );
     });
   });
 
@@ -282,19 +211,10 @@ describe('Construct: DeferredRevocation', () => {
 
       // Assess
       expect(statementsOfRole(Template.fromStack(scheduling), logicalIdOf(caller))).toEqual([
-        {
-          Sid: 'ScheduleRevocations',
-          Effect: 'Allow',
-          Action: 'scheduler:CreateSchedule',
-          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':scheduler:eu-west-1:111111111111:schedule/keyrotor/revoke-*']] },
-        },
-        {
-          Sid: 'PassSchedulerRole',
-          Effect: 'Allow',
-          Action: 'iam:PassRole',
-          Resource: scheduling.resolve(own.schedulerRole.roleArn),
-          Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-        },
+        scheduleRevocationsStatement({
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':scheduler:eu-west-1:111111111111:schedule/keyrotor/revoke-*']],
+        }),
+        passSchedulerRoleStatement(scheduling.resolve(own.schedulerRole.roleArn)),
       ]);
     });
   });

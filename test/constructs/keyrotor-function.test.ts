@@ -7,6 +7,16 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AlertsTopic } from '../../lib/alerts-topic';
 import { EncryptionKey } from '../../lib/encryption-key';
 import { KeyrotorFunction, type KeyrotorFunctionProps } from '../../lib/keyrotor-function';
+import {
+  keyrotorFunctionBasics,
+  lambdaAssumeRolePolicy,
+  powertoolsVariables,
+  sendToQueueStatement,
+  useKeyOnlyThrough,
+  useKeyOnlyThroughSns,
+  useKeyOnlyThroughSqs,
+  writeLogsStatement,
+} from './assertions';
 import { statementsOfRole } from './iam-policy-statements';
 import { awsSolutionsFindings, bareStack, FIXTURE_REVOKE_HANDLER, logicalIdOf, propertiesOf } from './test-stack';
 
@@ -33,11 +43,7 @@ describe('Construct: KeyrotorFunction', () => {
     it('runs on Node.js 24 on arm64, 256 MB, 2 minutes, with the handler export `handler`', () => {
       // Assess
       expect(propertiesOf(template, built.function)).toMatchObject({
-        Runtime: 'nodejs24.x',
-        Architectures: ['arm64'],
-        Handler: 'index.handler',
-        MemorySize: 256,
-        Timeout: 120,
+        ...keyrotorFunctionBasics(120),
         Description: 'keyrotor: a test function',
       });
     });
@@ -45,7 +51,7 @@ describe('Construct: KeyrotorFunction', () => {
     it('configures Powertools and source maps, and nothing else, through the environment', () => {
       // Assess
       expect(propertiesOf(template, built.function).Environment).toEqual({
-        Variables: { POWERTOOLS_SERVICE_NAME: 'keyrotor-test', POWERTOOLS_LOG_LEVEL: 'INFO', NODE_OPTIONS: '--enable-source-maps' },
+        Variables: powertoolsVariables('keyrotor-test'),
       });
     });
 
@@ -61,15 +67,10 @@ describe('Construct: KeyrotorFunction', () => {
       expect(propertiesOf(template, built.function).Role).toEqual(stack.resolve(built.role.roleArn));
       expect(propertiesOf(template, built.role)).toMatchObject({
         Description: 'keyrotor test function',
-        AssumeRolePolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }],
-        },
+        AssumeRolePolicyDocument: lambdaAssumeRolePolicy(),
       });
       expect(propertiesOf(template, built.role).ManagedPolicyArns).toBeUndefined();
-      expect(statementsOfRole(template, logicalIdOf(built.role))).toEqual([
-        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: stack.resolve(built.logGroup.logGroupArn) },
-      ]);
+      expect(statementsOfRole(template, logicalIdOf(built.role))).toEqual([writeLogsStatement(stack.resolve(built.logGroup.logGroupArn))]);
     });
 
     it('alarms on any error, without an action when no topic is given', () => {
@@ -164,14 +165,8 @@ describe('Construct: KeyrotorFunction', () => {
       // Assess
       expect(propertiesOf(template, built.function).DeadLetterConfig).toEqual({ TargetArn: stack.resolve(queue.queueArn) });
       expect(statementsOfRole(template, logicalIdOf(built.role)).slice(1)).toEqual([
-        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: stack.resolve(queue.queueArn) },
-        {
-          Sid: 'UseKeyOnlyThroughSqs',
-          Effect: 'Allow',
-          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'sqs.eu-west-1.amazonaws.com' } },
-        },
+        sendToQueueStatement(stack.resolve(queue.queueArn)),
+        useKeyOnlyThroughSqs(keyArn),
       ]);
     });
   });
@@ -240,13 +235,9 @@ describe('Construct: KeyrotorFunction', () => {
       built.allowKeyThrough(key, 'dynamodb', ['kms:Decrypt']);
 
       // Assess
-      expect(statementsOfRole(Template.fromStack(stack), logicalIdOf(built.role))).toContainEqual({
-        Sid: 'UseKeyOnlyThroughDynamoDb',
-        Effect: 'Allow',
-        Action: 'kms:Decrypt',
-        Resource: stack.resolve(key.keyArn),
-        Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
-      });
+      expect(statementsOfRole(Template.fromStack(stack), logicalIdOf(built.role))).toContainEqual(
+        useKeyOnlyThrough('UseKeyOnlyThroughDynamoDb', 'dynamodb', 'kms:Decrypt', stack.resolve(key.keyArn)),
+      );
     });
 
     it('names the statement after SNS for an encrypted topic\'s key', () => {
@@ -259,13 +250,7 @@ describe('Construct: KeyrotorFunction', () => {
       built.allowKeyThrough(key, 'sns', ['kms:GenerateDataKey', 'kms:Decrypt']);
 
       // Assess
-      expect(statementsOfRole(Template.fromStack(stack), logicalIdOf(built.role))).toContainEqual({
-        Sid: 'UseKeyOnlyThroughSns',
-        Effect: 'Allow',
-        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        Resource: stack.resolve(key.keyArn),
-        Condition: { StringEquals: { 'kms:ViaService': 'sns.eu-west-1.amazonaws.com' } },
-      });
+      expect(statementsOfRole(Template.fromStack(stack), logicalIdOf(built.role))).toContainEqual(useKeyOnlyThroughSns(stack.resolve(key.keyArn)));
     });
   });
 
@@ -283,13 +268,7 @@ describe('Construct: KeyrotorFunction', () => {
       // Assess
       expect(statementsOfRole(Template.fromStack(stack), logicalIdOf(built.role)).slice(1)).toEqual([
         { Sid: 'PublishAlerts', Effect: 'Allow', Action: 'sns:Publish', Resource: stack.resolve(alerts.topic.topicArn) },
-        {
-          Sid: 'UseKeyOnlyThroughSns',
-          Effect: 'Allow',
-          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          Resource: stack.resolve(key.keyArn),
-          Condition: { StringEquals: { 'kms:ViaService': 'sns.eu-west-1.amazonaws.com' } },
-        },
+        useKeyOnlyThroughSns(stack.resolve(key.keyArn)),
       ]);
     });
 

@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { EncryptionKey } from '../../lib/encryption-key';
 import { DEFAULT_LEDGER_TABLE_NAME, LEDGER_PUT_ONLY_ACTIONS, LEDGER_TTL_ATTRIBUTE, LEDGER_WRITER_ACTIONS, LedgerTable } from '../../lib/ledger-table';
+import { useKeyOnlyThroughDynamoDb } from './assertions';
 import { statementsOfRole } from './iam-policy-statements';
 import { awsSolutionsFindings, bareStack, logicalIdOf } from './test-stack';
 
@@ -113,13 +114,7 @@ describe('Construct: LedgerTable', () => {
         Action: [...LEDGER_WRITER_ACTIONS],
         Resource: stack.resolve(ledger.table.tableArn),
       },
-      {
-        Sid: 'UseKeyOnlyThroughDynamoDb',
-        Effect: 'Allow',
-        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        Resource: keyArn,
-        Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
-      },
+      useKeyOnlyThroughDynamoDb(keyArn),
     ]);
     expect(LEDGER_WRITER_ACTIONS).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
   });
@@ -137,13 +132,7 @@ describe('Construct: LedgerTable', () => {
 
     // Assess
     const built = Template.fromStack(other);
-    const kmsStatement = {
-      Sid: 'UseKeyOnlyThroughDynamoDb',
-      Effect: 'Allow',
-      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      Resource: other.resolve(key.keyArn),
-      Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
-    };
+    const kmsStatement = useKeyOnlyThroughDynamoDb(other.resolve(key.keyArn));
     expect(statementsOfRole(built, logicalIdOf(marker!))).toEqual([
       { Sid: 'RecordAlertMarkers', Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: other.resolve(own.table.tableArn) },
       kmsStatement,

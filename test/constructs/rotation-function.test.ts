@@ -6,6 +6,16 @@ import type { DeferredRevocation } from '../../lib/deferred-revocation';
 import { EncryptionKey } from '../../lib/encryption-key';
 import type { LedgerTable } from '../../lib/ledger-table';
 import { ROTATION_HANDLER_ENTRY, ROTATION_SECRET_ACTIONS, RotationFunction } from '../../lib/rotation-function';
+import {
+  errorsAlarmProperties,
+  keyrotorFunctionBasics,
+  lambdaAssumeRolePolicy,
+  passSchedulerRoleStatement,
+  powertoolsVariables,
+  scheduleRevocationsStatement,
+  useKeyOnlyThroughDynamoDb,
+  useKeyOnlyThroughSecretsManager,
+} from './assertions';
 import { asArray, statementsOfRole, wildcardWriteGrants, type PolicyStatementJson } from './iam-policy-statements';
 import {
   acknowledgements,
@@ -64,13 +74,7 @@ describe('Construct: RotationFunction', () => {
 
   it('runs on Node.js 24 on arm64 with the handler export `handler`', () => {
     // Assess
-    expect(fn).toMatchObject({
-      Runtime: 'nodejs24.x',
-      Architectures: ['arm64'],
-      Handler: 'index.handler',
-      MemorySize: 256,
-      Timeout: 120,
-    });
+    expect(fn).toMatchObject(keyrotorFunctionBasics(120));
   });
 
   it('keeps the logical ids it had before it shared KeyrotorFunction, so a deploy does not replace it', () => {
@@ -84,9 +88,7 @@ describe('Construct: RotationFunction', () => {
     // Assess
     expect(fn.Environment).toEqual({
       Variables: {
-        POWERTOOLS_SERVICE_NAME: 'keyrotor-rotate',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        ...powertoolsVariables('keyrotor-rotate'),
         KEYROTOR_LEDGER_TABLE: stack.resolve(ledger.table.tableName),
         KEYROTOR_REVOKER_ARN: stack.resolve(revocation.revoker.function.functionArn),
         KEYROTOR_SCHEDULER_ROLE_ARN: stack.resolve(revocation.schedulerRole.roleArn),
@@ -115,10 +117,7 @@ describe('Construct: RotationFunction', () => {
     // Assess
     expect(fn.Role).toEqual(stack.resolve(rotation.role.roleArn));
     expect(propertiesOf(template, rotation.role)).toMatchObject({
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }],
-      },
+      AssumeRolePolicyDocument: lambdaAssumeRolePolicy(),
     });
     expect(propertiesOf(template, rotation.role).ManagedPolicyArns).toBeUndefined();
   });
@@ -148,22 +147,7 @@ describe('Construct: RotationFunction', () => {
 
   it('may use the key only through Secrets Manager and DynamoDB in its region', () => {
     // Assess
-    expect(statementsFor('kms')).toEqual([
-      {
-        Sid: 'UseKeyOnlyThroughSecretsManager',
-        Effect: 'Allow',
-        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        Resource: keyArn,
-        Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
-      },
-      {
-        Sid: 'UseKeyOnlyThroughDynamoDb',
-        Effect: 'Allow',
-        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        Resource: keyArn,
-        Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
-      },
-    ]);
+    expect(statementsFor('kms')).toEqual([useKeyOnlyThroughSecretsManager(keyArn), useKeyOnlyThroughDynamoDb(keyArn)]);
   });
 
   it('may get and put ledger items on the ledger table only', () => {
@@ -180,22 +164,12 @@ describe('Construct: RotationFunction', () => {
 
   it('may create only revoke-* schedules in keyrotor\'s schedule group', () => {
     // Assess
-    expect(statementsFor('scheduler')).toEqual([
-      { Sid: 'ScheduleRevocations', Effect: 'Allow', Action: 'scheduler:CreateSchedule', Resource: REVOCATION_SCHEDULES },
-    ]);
+    expect(statementsFor('scheduler')).toEqual([scheduleRevocationsStatement(REVOCATION_SCHEDULES)]);
   });
 
   it('may pass only the scheduler role, and only to EventBridge Scheduler', () => {
     // Assess
-    expect(statementsFor('iam')).toEqual([
-      {
-        Sid: 'PassSchedulerRole',
-        Effect: 'Allow',
-        Action: 'iam:PassRole',
-        Resource: stack.resolve(revocation.schedulerRole.roleArn),
-        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-      },
-    ]);
+    expect(statementsFor('iam')).toEqual([passSchedulerRoleStatement(stack.resolve(revocation.schedulerRole.roleArn))]);
   });
 
   it('grants nothing beyond logs, the key, the secrets, the ledger and revocation scheduling', () => {
@@ -208,14 +182,9 @@ describe('Construct: RotationFunction', () => {
   it('alarms on any error and notifies the alerts topic', () => {
     // Assess
     expect(propertiesOf(template, rotation.errorsAlarm)).toMatchObject({
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: stack.resolve(rotation.function.functionName) }],
-      Statistic: 'Sum',
-      Threshold: 1,
+      ...errorsAlarmProperties(stack.resolve(rotation.function.functionName), topicRef),
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
-      AlarmActions: [topicRef],
     });
   });
 

@@ -1,5 +1,5 @@
 import type { Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -9,6 +9,15 @@ import { AlertsTopic } from '../../lib/alerts-topic';
 import { EncryptionKey } from '../../lib/encryption-key';
 import { KeyrotorFunction } from '../../lib/keyrotor-function';
 import { SCHEDULER_PRINCIPAL, SchedulerInvocation, type SchedulerInvocationProps } from '../../lib/scheduler-invocation';
+import {
+  deadLetteredFunctionStatements,
+  deadLetterAlarmProperties,
+  encryptedDeadLetterQueueProperties,
+  expectQueueDeniesRequestsWithoutTls,
+  schedulerAssumeRolePolicy,
+  sendToQueueStatement,
+  useKeyOnlyThroughSqs,
+} from './assertions';
 import { statementsOfRole, wildcardWriteGrants } from './iam-policy-statements';
 import {
   acknowledgements,
@@ -64,41 +73,22 @@ describe('Construct: SchedulerInvocation', () => {
     it('is encrypted with the customer-managed key and keeps messages for 14 days', () => {
       // Assess
       template.resourceCountIs('AWS::SQS::Queue', 1);
-      expect(propertiesOf(template, invocation.deadLetterQueue)).toMatchObject({ KmsMasterKeyId: keyArn, MessageRetentionPeriod: 14 * 24 * 3600 });
+      expect(propertiesOf(template, invocation.deadLetterQueue)).toMatchObject(encryptedDeadLetterQueueProperties(keyArn));
       expect(invocation.deadLetterQueue.encryptionMasterKey).toBe(built.key);
     });
 
     it('denies every request without TLS', () => {
       // Assess
-      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-        Queues: [stack.resolve(invocation.deadLetterQueue.queueUrl)],
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({
-              Effect: 'Deny',
-              Action: 'sqs:*',
-              Principal: { AWS: '*' },
-              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-            }),
-          ]),
-        },
-      });
+      expectQueueDeniesRequestsWithoutTls(template, stack.resolve(invocation.deadLetterQueue.queueUrl));
     });
 
     it('alarms to the alarm topic as soon as it holds a message', () => {
       // Assess
       expect(propertiesOf(template, invocation.deadLetterAlarm)).toMatchObject({
+        ...deadLetterAlarmProperties(stack.resolve(invocation.deadLetterQueue.queueName), topicArn),
         AlarmDescription: 'keyrotor: a scheduled test invocation is in the dead-letter queue',
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: stack.resolve(invocation.deadLetterQueue.queueName) }],
         Period: 300,
-        Statistic: 'Maximum',
-        Threshold: 1,
         EvaluationPeriods: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        AlarmActions: [topicArn],
       });
     });
   });
@@ -119,21 +109,9 @@ describe('Construct: SchedulerInvocation', () => {
       expect(propertiesOf(template, invocation.target.function).DeadLetterConfig).toEqual({
         TargetArn: stack.resolve(invocation.deadLetterQueue.queueArn),
       });
-      expect(statementsOfRole(template, logicalIdOf(invocation.target.role))).toEqual([
-        {
-          Effect: 'Allow',
-          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          Resource: stack.resolve(invocation.target.logGroup.logGroupArn),
-        },
-        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: stack.resolve(invocation.deadLetterQueue.queueArn) },
-        {
-          Sid: 'UseKeyOnlyThroughSqs',
-          Effect: 'Allow',
-          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'sqs.eu-west-1.amazonaws.com' } },
-        },
-      ]);
+      expect(statementsOfRole(template, logicalIdOf(invocation.target.role))).toEqual(
+        deadLetteredFunctionStatements(stack.resolve(invocation.target.logGroup.logGroupArn), stack.resolve(invocation.deadLetterQueue.queueArn), keyArn),
+      );
     });
 
     it('alarms to the alarm topic on any error', () => {
@@ -152,19 +130,7 @@ describe('Construct: SchedulerInvocation', () => {
       expect(SCHEDULER_PRINCIPAL).toBe('scheduler.amazonaws.com');
       expect(propertiesOf(template, invocation.schedulerRole)).toMatchObject({
         Description: 'keyrotor: EventBridge Scheduler invokes the test function with this role',
-        AssumeRolePolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Action: 'sts:AssumeRole',
-              Principal: { Service: 'scheduler.amazonaws.com' },
-              Condition: {
-                StringEquals: { 'aws:SourceAccount': '111111111111', 'aws:SourceArn': stack.resolve(built.scheduleGroup.attrArn) },
-              },
-            },
-          ],
-        },
+        AssumeRolePolicyDocument: schedulerAssumeRolePolicy(stack.resolve(built.scheduleGroup.attrArn)),
       });
       expect(propertiesOf(template, invocation.schedulerRole).ManagedPolicyArns).toBeUndefined();
     });
@@ -173,19 +139,8 @@ describe('Construct: SchedulerInvocation', () => {
       // Assess
       expect(statementsOfRole(template, logicalIdOf(invocation.schedulerRole))).toEqual([
         { Sid: 'InvokeFunction', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: stack.resolve(invocation.target.function.functionArn) },
-        {
-          Sid: 'SendUndeliverableInvocations',
-          Effect: 'Allow',
-          Action: 'sqs:SendMessage',
-          Resource: stack.resolve(invocation.deadLetterQueue.queueArn),
-        },
-        {
-          Sid: 'UseKeyOnlyThroughSqs',
-          Effect: 'Allow',
-          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'sqs.eu-west-1.amazonaws.com' } },
-        },
+        { Sid: 'SendUndeliverableInvocations', ...sendToQueueStatement(stack.resolve(invocation.deadLetterQueue.queueArn)) },
+        useKeyOnlyThroughSqs(keyArn),
       ]);
     });
   });

@@ -15,6 +15,19 @@ import {
   TokenRefresher,
   type TokenRefresherProps,
 } from '../../lib/token-refresher';
+import {
+  deadLetteredFunctionStatements,
+  deadLetterAlarmProperties,
+  encryptedDeadLetterQueueProperties,
+  errorsAlarmProperties,
+  keyrotorFunctionBasics,
+  powertoolsVariables,
+  schedulerAssumeRolePolicy,
+  sendToQueueStatement,
+  useKeyOnlyThroughSecretsManager,
+  useKeyOnlyThroughSns,
+  useKeyOnlyThroughSqs,
+} from './assertions';
 import { asArray, statementsOfRole, wildcardWriteGrants, type PolicyStatementJson } from './iam-policy-statements';
 import { acknowledgements, awsSolutionsFindings, bareStack, FIXTURE_REFRESH_TOKENS_HANDLER, logicalIdOf, propertiesOf } from './test-stack';
 
@@ -84,23 +97,14 @@ describe('Construct: TokenRefresher', () => {
 
     it('runs on Node.js 24 on arm64 for up to 5 minutes, one run at a time', () => {
       // Assess
-      expect(fn).toMatchObject({
-        Runtime: 'nodejs24.x',
-        Architectures: ['arm64'],
-        Handler: 'index.handler',
-        MemorySize: 256,
-        Timeout: 300,
-        ReservedConcurrentExecutions: 1,
-      });
+      expect(fn).toMatchObject({ ...keyrotorFunctionBasics(300), ReservedConcurrentExecutions: 1 });
     });
 
     it('gets the alerts topic, the refresh settings and the metrics namespace through the environment, and nothing else', () => {
       // Assess
       expect(fn.Environment).toEqual({
         Variables: {
-          POWERTOOLS_SERVICE_NAME: 'keyrotor-refresh-tokens',
-          POWERTOOLS_LOG_LEVEL: 'INFO',
-          NODE_OPTIONS: '--enable-source-maps',
+          ...powertoolsVariables('keyrotor-refresh-tokens'),
           KEYROTOR_ALERTS_TOPIC_ARN: topicArn,
           KEYROTOR_REFRESH_RATE_MINUTES: '5',
           KEYROTOR_RENEW_AT_FRACTION: '0.75',
@@ -127,31 +131,11 @@ describe('Construct: TokenRefresher', () => {
       const [client, tokenOne, tokenTwo, tokenThree] = [managed[0]!.clientSecret!, managed[0]!.secret, managed[1]!.secret, managed[2]!.secret];
       const tokenSecrets = [tokenOne, tokenTwo, tokenThree].map(arnOf);
       expect(statements).toEqual([
-        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: stack.resolve(refresher.refresher.logGroup.logGroupArn) },
-        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: stack.resolve(refresher.deadLetterQueue.queueArn) },
-        {
-          Sid: 'UseKeyOnlyThroughSqs',
-          Effect: 'Allow',
-          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'sqs.eu-west-1.amazonaws.com' } },
-        },
+        ...deadLetteredFunctionStatements(stack.resolve(refresher.refresher.logGroup.logGroupArn), stack.resolve(refresher.deadLetterQueue.queueArn), keyArn),
         { Sid: 'ListTokenSecrets', Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
-        {
-          Sid: 'UseKeyOnlyThroughSecretsManager',
-          Effect: 'Allow',
-          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
-        },
+        useKeyOnlyThroughSecretsManager(keyArn),
         { Sid: 'PublishAlerts', Effect: 'Allow', Action: 'sns:Publish', Resource: topicArn },
-        {
-          Sid: 'UseKeyOnlyThroughSns',
-          Effect: 'Allow',
-          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'sns.eu-west-1.amazonaws.com' } },
-        },
+        useKeyOnlyThroughSns(keyArn),
         {
           Sid: 'ReadTokensAndSources',
           Effect: 'Allow',
@@ -194,14 +178,9 @@ describe('Construct: TokenRefresher', () => {
 
     it('alarms to the alerts topic on any error', () => {
       // Assess
-      expect(propertiesOf(template, refresher.refresher.errorsAlarm)).toMatchObject({
-        Namespace: 'AWS/Lambda',
-        MetricName: 'Errors',
-        Dimensions: [{ Name: 'FunctionName', Value: stack.resolve(refresher.refresher.function.functionName) }],
-        Statistic: 'Sum',
-        Threshold: 1,
-        AlarmActions: [topicArn],
-      });
+      expect(propertiesOf(template, refresher.refresher.errorsAlarm)).toMatchObject(
+        errorsAlarmProperties(stack.resolve(refresher.refresher.function.functionName), topicArn),
+      );
     });
   });
 
@@ -253,31 +232,15 @@ describe('Construct: TokenRefresher', () => {
   describe('scheduler role', () => {
     it('may be assumed only by EventBridge Scheduler for schedules of keyrotor\'s group in this account', () => {
       // Assess
-      expect(propertiesOf(template, refresher.schedulerRole).AssumeRolePolicyDocument).toEqual({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: 'sts:AssumeRole',
-            Principal: { Service: 'scheduler.amazonaws.com' },
-            Condition: { StringEquals: { 'aws:SourceAccount': '111111111111', 'aws:SourceArn': stack.resolve(scheduleGroup.attrArn) } },
-          },
-        ],
-      });
+      expect(propertiesOf(template, refresher.schedulerRole).AssumeRolePolicyDocument).toEqual(schedulerAssumeRolePolicy(stack.resolve(scheduleGroup.attrArn)));
     });
 
     it('may invoke only the refresher and send only to the dead-letter queue', () => {
       // Assess
       expect(statementsOfRole(template, logicalIdOf(refresher.schedulerRole))).toEqual([
         { Sid: 'InvokeTokenRefresher', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: stack.resolve(refresher.refresher.function.functionArn) },
-        { Sid: 'SendUndeliverableRefreshes', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: stack.resolve(refresher.deadLetterQueue.queueArn) },
-        {
-          Sid: 'UseKeyOnlyThroughSqs',
-          Effect: 'Allow',
-          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': 'sqs.eu-west-1.amazonaws.com' } },
-        },
+        { Sid: 'SendUndeliverableRefreshes', ...sendToQueueStatement(stack.resolve(refresher.deadLetterQueue.queueArn)) },
+        useKeyOnlyThroughSqs(keyArn),
       ]);
       expect(propertiesOf(template, refresher.schedulerRole).ManagedPolicyArns).toBeUndefined();
     });
@@ -286,7 +249,7 @@ describe('Construct: TokenRefresher', () => {
   describe('dead-letter queue', () => {
     it('is encrypted with the customer-managed key, TLS only, and keeps messages for 14 days', () => {
       // Assess
-      expect(propertiesOf(template, refresher.deadLetterQueue)).toMatchObject({ KmsMasterKeyId: keyArn, MessageRetentionPeriod: 14 * 24 * 3600 });
+      expect(propertiesOf(template, refresher.deadLetterQueue)).toMatchObject(encryptedDeadLetterQueueProperties(keyArn));
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [stack.resolve(refresher.deadLetterQueue.queueUrl)],
         PolicyDocument: {
@@ -299,16 +262,9 @@ describe('Construct: TokenRefresher', () => {
 
     it('alarms to the alerts topic as soon as it holds a message', () => {
       // Assess
-      expect(propertiesOf(template, refresher.deadLetterAlarm)).toMatchObject({
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: stack.resolve(refresher.deadLetterQueue.queueName) }],
-        Statistic: 'Maximum',
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        AlarmActions: [topicArn],
-      });
+      expect(propertiesOf(template, refresher.deadLetterAlarm)).toMatchObject(
+        deadLetterAlarmProperties(stack.resolve(refresher.deadLetterQueue.queueName), topicArn),
+      );
     });
   });
 
