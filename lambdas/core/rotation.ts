@@ -7,6 +7,7 @@ import { credentialStrings, parseSecretValue, tryParseSecretValue, type ManagedS
 import { assertFitsSecret, verifyWithPropagation, type PropagationPolicy } from './verification';
 import type { LoggerPort } from '../ports/logger';
 import type { Ledger, LedgerEvent } from '../ports/ledger';
+import { recordAfterTheFact } from './ledger-record';
 import type { Provider } from '../ports/provider';
 import type { RevocationScheduler } from '../ports/revocation-scheduler';
 import { NO_EVENTS, publishSecretEvent, type EventPublisher, type EventType } from './events';
@@ -62,12 +63,8 @@ export function apiKeyNameFor(secretName: string, token: string): string {
 }
 
 /** Appends to the ledger after the fact; a ledger outage must not fail a rotation whose key is already safe. */
-async function note(deps: RotationDeps, event: Omit<LedgerEvent, 'at' | 'actor'> & { actor?: string }): Promise<void> {
-  try {
-    await deps.ledger.record({ actor: 'rotation-lambda', ...event, at: deps.now().toISOString() });
-  } catch (error) {
-    deps.logger.warn('could not append to the ledger', { state: event.state, token: event.token, errorName: error instanceof Error ? error.name : 'unknown' });
-  }
+function note(deps: RotationDeps, event: Omit<LedgerEvent, 'at' | 'actor'> & { actor?: string }): Promise<void> {
+  return recordAfterTheFact(deps.ledger, deps.logger, { actor: 'rotation-lambda', ...event, at: deps.now().toISOString() });
 }
 
 /** The platform's id of the key a value holds. */

@@ -8,6 +8,7 @@ import { resolveSecretContext } from './secret-context';
 import { credentialStrings, secretValueSchema, describeIssues, tryParseSecretValue, type ManagedSecretValue, type SecretContext } from './secret-value';
 import { assertFitsSecret, verifyWithPropagation, type PropagationPolicy } from './verification';
 import type { Ledger } from '../ports/ledger';
+import { recordAfterTheFact } from './ledger-record';
 import type { LoggerPort } from '../ports/logger';
 import type { Provider, SubmissionExtras } from '../ports/provider';
 import type { ProviderRegistry } from '../providers/registry';
@@ -197,17 +198,13 @@ async function noteSubmission(
   event: { secretArn: string; token: string; fingerprint: string; actor: string; providerKeyId: string | undefined },
 ): Promise<void> {
   if (!deps.ledger) return;
-  try {
-    await deps.ledger.record({
-      secretArn: event.secretArn,
-      token: event.token,
-      state: 'stored-pending',
-      at: deps.now().toISOString(),
-      actor: event.actor,
-      fingerprint: event.fingerprint,
-      ...(event.providerKeyId ? { providerKeyId: event.providerKeyId } : {}),
-    });
-  } catch (error) {
-    deps.logger.warn('could not record the submission in the ledger', { errorName: error instanceof Error ? error.name : 'unknown' });
-  }
+  await recordAfterTheFact(deps.ledger, deps.logger, {
+    secretArn: event.secretArn,
+    token: event.token,
+    state: 'stored-pending',
+    at: deps.now().toISOString(),
+    actor: event.actor,
+    fingerprint: event.fingerprint,
+    ...(event.providerKeyId ? { providerKeyId: event.providerKeyId } : {}),
+  });
 }
