@@ -5,6 +5,8 @@ import {
   ResourceNotFoundException,
   RotateSecretCommand,
   SecretsManagerClient,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { STAGE } from '../core/contracts';
@@ -74,6 +76,15 @@ export class SecretsManagerStore implements SecretStore {
 
   public async removeStage(secretId: string, stage: string, fromVersionId: string): Promise<void> {
     await this.#client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: stage, RemoveFromVersionId: fromVersionId }));
+  }
+
+  public async tag(secretId: string, tags: Readonly<Record<string, string>>): Promise<void> {
+    await this.#client.send(new TagResourceCommand({ SecretId: secretId, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
+  }
+
+  public async untag(secretId: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.#client.send(new UntagResourceCommand({ SecretId: secretId, TagKeys: [...keys] }));
   }
 
   public async startRotation(secretId: string, clientRequestToken: string): Promise<void> {

@@ -25,6 +25,10 @@ export const TAG = {
   kind: 'keyrotor:kind',
   baseUrl: 'keyrotor:base-url',
   credential: 'keyrotor:credential',
+  /** The current key's declared expiry (ISO 8601), written at promotion when the platform declares one; the sweep warns ahead of it. */
+  expiresAt: 'keyrotor:expires-at',
+  /** The fingerprint of a key reported compromised; while it is AWSCURRENT, the rotation that replaces it revokes it at once (no grace). */
+  compromised: 'keyrotor:compromised',
 } as const;
 
 /** Secrets Manager staging labels used by the rotation protocol. */

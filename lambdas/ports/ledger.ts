@@ -16,6 +16,8 @@ export const LEDGER_STATES = [
   'revocation-refused',
   'revoked',
   'failed',
+  /** A key was reported compromised (by `keyrotor compromised` or a KeyCompromised event); `detail` holds the reason. */
+  'compromised',
 ] as const;
 export type LedgerState = (typeof LEDGER_STATES)[number];
 

@@ -20,6 +20,10 @@ export interface SecretStore {
   moveStage(secretId: string, stage: string, toVersionId: string, fromVersionId?: string): Promise<void>;
   /** Removes a staging label from a version. */
   removeStage(secretId: string, stage: string, fromVersionId: string): Promise<void>;
+  /** Sets tags (metadata only: never a secret). */
+  tag(secretId: string, tags: Readonly<Record<string, string>>): Promise<void>;
+  /** Removes tags by key; keys that are not there are ignored. */
+  untag(secretId: string, keys: readonly string[]): Promise<void>;
   /** Starts (or re-drives, for an existing token) a rotation with this client request token. */
   startRotation(secretId: string, clientRequestToken: string): Promise<void>;
 }

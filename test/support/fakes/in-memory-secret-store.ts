@@ -145,6 +145,17 @@ export class InMemorySecretStore implements SecretStore {
     version.stages.delete(stage);
   }
 
+  public async tag(secretId: string, tags: Readonly<Record<string, string>>): Promise<void> {
+    this.#record('TagResource', secretId);
+    Object.assign(this.#secret(secretId).tags, tags);
+  }
+
+  public async untag(secretId: string, keys: readonly string[]): Promise<void> {
+    this.#record('UntagResource', secretId);
+    const secret = this.#secret(secretId);
+    for (const key of keys) delete secret.tags[key];
+  }
+
   public async startRotation(secretId: string, token: string): Promise<void> {
     this.#record('RotateSecret', secretId);
     const secret = this.#secret(secretId);
