@@ -29,6 +29,8 @@ export const TAG = {
   expiresAt: 'keyrotor:expires-at',
   /** The fingerprint of a key reported compromised; while it is AWSCURRENT, the rotation that replaces it revokes it at once (no grace). */
   compromised: 'keyrotor:compromised',
+  /** The fingerprint of the AWSPREVIOUS key the sweep has confirmed is revoked (answers 401), so it is checked once. */
+  revocationConfirmed: 'keyrotor:revocation-confirmed',
 } as const;
 
 /** Secrets Manager staging labels used by the rotation protocol. */
