@@ -47,6 +47,14 @@ export class SecretStateError extends KeyrotorError {
   }
 }
 
+/** A compromise response could not do all it must (tag, revoke, start the rotation); the CRITICAL event says what is left for a person. */
+export class CompromiseResponseError extends KeyrotorError {
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CompromiseResponseError';
+  }
+}
+
 /** A key's environment does not match the secret's (e.g. a `ti_test_` key for a production secret). */
 export class EnvironmentMismatchError extends KeyrotorError {
   public constructor(message: string) {

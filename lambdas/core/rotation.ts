@@ -1,4 +1,4 @@
-import { STAGE, type RotationStep } from './contracts';
+import { STAGE, TAG, type RotationStep } from './contracts';
 import { ManualActionRequiredError, SecretStateError, StoreFailedError, ValidationError } from './errors';
 import { fingerprintOf } from './fingerprint';
 import { registerSecret } from './redaction';
@@ -9,7 +9,7 @@ import type { LoggerPort } from '../ports/logger';
 import type { Ledger, LedgerEvent } from '../ports/ledger';
 import { recordAfterTheFact } from './ledger-record';
 import type { Provider } from '../ports/provider';
-import type { RevocationScheduler } from '../ports/revocation-scheduler';
+import type { RevocationRequest, RevocationScheduler } from '../ports/revocation-scheduler';
 import { NO_EVENTS, publishSecretEvent, type EventPublisher, type EventType } from './events';
 import { redactText } from './redaction';
 import type { ProviderRegistry } from '../providers/registry';
@@ -331,29 +331,38 @@ async function finishSecret(metadata: SecretMetadata, token: string, deps: Rotat
 
   // Scheduled before the promotion: should the promotion fail, the revoker finds the old key
   // still AWSCURRENT and refuses; scheduled after it, a failure here would lose the revocation.
-  let oldKey: { fingerprint: string; revoke: () => Promise<void>; manualAction?: string } | undefined;
+  // A key reported compromised (tag keyrotor:compromised) is not given a grace period: it is
+  // revoked the moment its replacement is AWSCURRENT.
+  let oldKey: { fingerprint: string; compromised: boolean; revoke: () => Promise<void>; manualAction?: string } | undefined;
   if (current && currentVersion !== undefined) {
     const context = resolveSecretContext(metadata, current);
     const provider = deps.providers.get(context.provider);
     const fingerprint = fingerprintOf(credentialStrings(current)[0] ?? '');
     const providerKeyId = keyIdOf(provider, current);
-    if (provider.capabilities.revokeByApi && provider.revokeKey && providerKeyId !== undefined) {
+    const compromised = metadata.tags[TAG.compromised] === fingerprint;
+    const request = { secretArn: metadata.arn, token, versionId: currentVersion, providerKeyId: providerKeyId ?? '', fingerprint };
+    if (provider.capabilities.revokeByApi && provider.revokeKey && providerKeyId !== undefined && compromised) {
+      oldKey = { fingerprint, compromised, revoke: () => revokeCompromisedKey(metadata, request, pending, context, provider, deps) };
+    } else if (provider.capabilities.revokeByApi && provider.revokeKey && providerKeyId !== undefined) {
       const at = new Date(deps.now().getTime() + deps.gracePeriodMs);
-      const outcome = await deps.revocations.schedule({ secretArn: metadata.arn, token, versionId: currentVersion, providerKeyId, fingerprint }, at);
+      const outcome = await deps.revocations.schedule(request, at);
       oldKey = {
         fingerprint,
+        compromised,
         revoke: async () => {
           await note(deps, { secretArn: metadata.arn, token, state: 'revocation-scheduled', providerKeyId, fingerprint, detail: `at ${at.toISOString()} (${outcome})` });
           deps.logger.info('old key revocation scheduled', { secret: metadata.name, fingerprint, at: at.toISOString(), outcome });
         },
       };
     } else {
-      const action = provider.manual.revoke({ secretName: metadata.name, baseUrl: context.baseUrl, fingerprint });
+      const removal = provider.manual.revoke({ secretName: metadata.name, baseUrl: context.baseUrl, fingerprint });
+      const action = compromised ? `The old key ${fingerprint} was reported compromised: if it is still in the admin panel, remove it now. ${removal}` : removal;
       oldKey = {
         fingerprint,
+        compromised,
         manualAction: action,
         revoke: async () => {
-          deps.logger.warn('manual action required: remove the old key', { secret: metadata.name, fingerprint, action });
+          deps.logger.warn('manual action required: remove the old key', { secret: metadata.name, fingerprint, compromised, action });
         },
       };
     }
@@ -363,6 +372,7 @@ async function finishSecret(metadata: SecretMetadata, token: string, deps: Rotat
   await note(deps, { secretArn: metadata.arn, token, state: 'promoted', fingerprint: newFingerprint, providerKeyId: pending.providerKeyId });
   deps.logger.info('finishSecret: new key is AWSCURRENT', { secret: metadata.name, token, fingerprint: newFingerprint, previousVersion: currentVersion });
   await oldKey?.revoke();
+  await updateKeyTags(metadata, pending, deps);
   await emit(deps, metadata, 'RotationSucceeded', {
     step: 'finishSecret',
     rotation: token,
@@ -371,7 +381,76 @@ async function finishSecret(metadata: SecretMetadata, token: string, deps: Rotat
     done: `Promoted to AWSCURRENT${oldKey ? `; the old key ${oldKey.fingerprint} is AWSPREVIOUS` : ''}.`,
   });
   if (oldKey?.manualAction) {
-    await emit(deps, metadata, 'ManualActionRequired', { step: 'finishSecret', rotation: token, fingerprint: oldKey.fingerprint, summary: `remove the old key ${oldKey.fingerprint} of ${metadata.name}`, action: oldKey.manualAction });
+    await emit(deps, metadata, 'ManualActionRequired', {
+      step: 'finishSecret',
+      rotation: token,
+      fingerprint: oldKey.fingerprint,
+      ...(oldKey.compromised ? { severity: 'CRITICAL' as const } : {}),
+      summary: `remove the old key ${oldKey.fingerprint} of ${metadata.name}${oldKey.compromised ? ' now: it was reported compromised' : ''}`,
+      action: oldKey.manualAction,
+    });
   }
   return 'promoted';
+}
+
+/**
+ * The tags that describe the current key, so the sweep decides without decrypting: its declared
+ * expiry (`keyrotor:expires-at`), and no `keyrotor:compromised` once a new key is current.
+ * Best effort: the rotation is done, and Secrets Manager does not re-run a finished step.
+ */
+async function updateKeyTags(metadata: SecretMetadata, promoted: ManagedSecretValue, deps: RotationDeps): Promise<void> {
+  const stale = [
+    ...(metadata.tags[TAG.compromised] !== undefined ? [TAG.compromised] : []),
+    ...(metadata.tags[TAG.expiresAt] !== undefined && promoted.expiresAt === undefined ? [TAG.expiresAt] : []),
+  ];
+  try {
+    if (promoted.expiresAt !== undefined && metadata.tags[TAG.expiresAt] !== promoted.expiresAt) await deps.store.tag(metadata.arn, { [TAG.expiresAt]: promoted.expiresAt });
+    await deps.store.untag(metadata.arn, stale);
+  } catch (error) {
+    deps.logger.warn('could not update the key tags after promotion', { secret: metadata.name, errorName: error instanceof Error ? error.name : 'unknown' });
+  }
+}
+
+/**
+ * Revokes a compromised key the moment its replacement is AWSCURRENT, authenticated with the
+ * new key. Should the platform refuse or be unreachable, the revoker takes over at once (a
+ * one-time schedule a minute out, retried by Scheduler and dead-lettered), and people are told.
+ */
+async function revokeCompromisedKey(
+  metadata: SecretMetadata,
+  request: RevocationRequest,
+  replacement: ManagedSecretValue,
+  context: SecretContext,
+  provider: Provider,
+  deps: RotationDeps,
+): Promise<void> {
+  const { token, providerKeyId, fingerprint } = request;
+  try {
+    const outcome = await (provider.revokeKey as NonNullable<Provider['revokeKey']>).call(provider, { authenticateWith: replacement, providerKeyId, target: context });
+    await note(deps, { secretArn: metadata.arn, token, state: 'revoked', providerKeyId, fingerprint, detail: `compromise: revoked on promotion, no grace period (${outcome})` });
+    deps.logger.warn('compromised key revoked on promotion', { secret: metadata.name, fingerprint, providerKeyId, outcome });
+    await emit(deps, metadata, 'KeyRevoked', {
+      step: 'finishSecret',
+      rotation: token,
+      fingerprint,
+      severity: 'WARNING',
+      summary: `the compromised key ${fingerprint} of ${metadata.name} was revoked the moment its replacement became AWSCURRENT (${outcome})`,
+      done: `Revoked at ${provider.displayName} by API with no grace period; the ledger records it.`,
+      action: `Review the ${provider.displayName} audit log for use of key ${fingerprint} before now.`,
+    });
+  } catch (error) {
+    const at = new Date(deps.now().getTime() + 60_000);
+    const outcome = await deps.revocations.schedule(request, at);
+    await note(deps, { secretArn: metadata.arn, token, state: 'revocation-scheduled', providerKeyId, fingerprint, detail: `compromise: immediate revocation failed, revoker at ${at.toISOString()} (${outcome})` });
+    await emit(deps, metadata, 'RotationFailed', {
+      step: 'revoke',
+      rotation: token,
+      fingerprint,
+      severity: 'CRITICAL',
+      errorName: error instanceof Error ? error.name : 'Error',
+      summary: `the compromised key ${fingerprint} of ${metadata.name} could not be revoked on promotion; it still works at ${provider.displayName}`,
+      done: `Promoted the new key; handed the revocation to the revoker at ${at.toISOString()} (retried, then dead-lettered and alarmed).`,
+      action: provider.manual.revoke({ secretName: metadata.name, baseUrl: context.baseUrl, fingerprint }),
+    });
+  }
 }

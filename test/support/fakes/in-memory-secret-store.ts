@@ -151,6 +151,7 @@ export class InMemorySecretStore implements SecretStore {
   }
 
   public async untag(secretId: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return; // as SecretsManagerStore: no call for nothing to remove
     this.#record('UntagResource', secretId);
     const secret = this.#secret(secretId);
     for (const key of keys) delete secret.tags[key];
