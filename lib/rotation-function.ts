@@ -10,6 +10,7 @@ import type { DeferredRevocation } from './deferred-revocation';
 import { KeyrotorFunction, type KeyrotorLogLevel } from './keyrotor-function';
 import type { LedgerTable } from './ledger-table';
 import { wildcardResourceFindingId } from './wildcard-resource-finding';
+import { TAG } from '../lambdas/core/contracts';
 
 /** Where the rotation handler lives (see DESIGN §7: `lambdas/handlers/<name>.ts` exports `handler`). */
 export const ROTATION_HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'handlers', 'rotate.ts');
@@ -21,6 +22,11 @@ export const ROTATION_SECRET_ACTIONS = [
   'secretsmanager:PutSecretValue',
   'secretsmanager:UpdateSecretVersionStage',
 ] as const;
+
+/** Promotion keeps the tags that describe the current key true (the sweep reads them instead of the value). */
+export const ROTATION_TAG_ACTIONS = ['secretsmanager:TagResource', 'secretsmanager:UntagResource'] as const;
+/** The only tags the rotation function may set or remove. */
+export const ROTATION_TAG_KEYS = [TAG.expiresAt, TAG.compromised] as const;
 
 /** Log levels Powertools Logger understands. */
 export type RotationLogLevel = KeyrotorLogLevel;
@@ -142,6 +148,7 @@ export class RotationFunction extends KeyrotorFunction {
    */
   public grantRotation(secret: secretsmanager.ISecret): void {
     this.allowOnSecret(secret, 'RotateManagedSecrets', ROTATION_SECRET_ACTIONS);
+    this.allowOnSecret(secret, 'TagCurrentKey', ROTATION_TAG_ACTIONS, { 'ForAllValues:StringEquals': { 'aws:TagKeys': [...ROTATION_TAG_KEYS] } });
   }
 }
 

@@ -132,7 +132,7 @@ describe('Construct: RotationFunction', () => {
     ]);
   });
 
-  it('grants the four rotation actions on exactly the granted secrets, and never GetRandomPassword', () => {
+  it('grants the four rotation actions, and tagging of the expiry and compromise tags only, on exactly the granted secrets, and never GetRandomPassword', () => {
     // Assess
     expect(statementsFor('secretsmanager')).toEqual([
       {
@@ -140,6 +140,14 @@ describe('Construct: RotationFunction', () => {
         Effect: 'Allow',
         Action: [...ROTATION_SECRET_ACTIONS],
         Resource: secrets.map((secret) => stack.resolve(secret.secretArn)),
+      },
+      {
+        Sid: 'TagCurrentKey',
+        Effect: 'Allow',
+        Action: ['secretsmanager:TagResource', 'secretsmanager:UntagResource'],
+        Resource: secrets.map((secret) => stack.resolve(secret.secretArn)),
+        // Never keyrotor:provider, :environment or :base-url: the rotation cannot re-point a secret.
+        Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['keyrotor:expires-at', 'keyrotor:compromised'] } },
       },
     ]);
     expect(JSON.stringify(template.toJSON())).not.toContain('GetRandomPassword');

@@ -22,6 +22,9 @@ export const FIXTURE_REFRESH_TOKENS_HANDLER = path.join(__dirname, 'fixtures', '
 /** The notifier's stand-in; see fixtures/notify-handler.ts. */
 export const FIXTURE_NOTIFY_HANDLER = path.join(__dirname, 'fixtures', 'notify-handler.ts');
 
+/** The compromise responder's stand-in; see fixtures/compromise-handler.ts. */
+export const FIXTURE_COMPROMISE_HANDLER = path.join(__dirname, 'fixtures', 'compromise-handler.ts');
+
 /** A concrete environment makes region-dependent values (kms:ViaService) plain strings. */
 export const TEST_ENV = { account: '111111111111', region: 'eu-west-1' } as const satisfies StackProps['env'];
 
