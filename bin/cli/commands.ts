@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ENVIRONMENTS, PROVIDER_IDS, STAGE, type Environment, type ProviderId } from '../../lambdas/core/contracts';
 import { baseUrlProblem, normaliseBaseUrl } from '../../lambdas/core/base-url';
 import { KeyrotorError, ProviderAuthError, ValidationError } from '../../lambdas/core/errors';
@@ -8,6 +10,9 @@ import { redactText, registerSecret } from '../../lambdas/core/redaction';
 import { resolveSecretContext } from '../../lambdas/core/secret-context';
 import { credentialStrings, describeIssues, secretValueSchema, tryParseSecretValue, type ManagedSecretValue } from '../../lambdas/core/secret-value';
 import { submitKey, submitWithAdminToken } from '../../lambdas/core/submit';
+import { respondToCompromise } from '../../lambdas/core/compromise';
+import type { EventPublisher } from '../../lambdas/core/events';
+import { EventBridgePublisher } from '../../lambdas/adapters/eventbridge-publisher';
 import { assertFitsSecret, DEFAULT_PROPAGATION, verifyWithPropagation, type PropagationPolicy } from '../../lambdas/core/verification';
 import { SecretsManagerStore } from '../../lambdas/adapters/secrets-manager-store';
 import { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger';
@@ -22,6 +27,8 @@ import { EXIT, readSecretInput, UsageError, type CliIo } from './io';
 export interface CliDeps {
   readonly store: (aws: { region?: string; profile?: string }) => SecretStore;
   readonly ledger: (aws: { region?: string; profile?: string; tableName: string }) => Ledger;
+  /** Where `compromised` publishes its outcome (keyrotor's bus). */
+  readonly events: (aws: { region?: string; profile?: string; busName: string }) => EventPublisher;
   readonly providers: ProviderRegistry;
   readonly propagation: PropagationPolicy;
   readonly now: () => Date;
@@ -31,6 +38,7 @@ export const DEFAULT_CLI_DEPS: CliDeps = {
   store: ({ region, profile }) => new SecretsManagerStore(new SecretsManagerClient({ ...(region ? { region } : {}), ...(profile ? { profile } : {}) })),
   ledger: ({ region, profile, tableName }) =>
     new DynamoDbLedger(tableName, new DynamoDBClient({ ...(region ? { region } : {}), ...(profile ? { profile } : {}) })),
+  events: ({ region, profile, busName }) => new EventBridgePublisher(busName, new EventBridgeClient({ ...(region ? { region } : {}), ...(profile ? { profile } : {}) })),
   providers: createProviderRegistry(),
   propagation: DEFAULT_PROPAGATION,
   now: () => new Date(),
@@ -38,6 +46,9 @@ export const DEFAULT_CLI_DEPS: CliDeps = {
 
 /** The ledger table `cdk deploy` creates; `--ledger-table` or KEYROTOR_LEDGER_TABLE override it. */
 export const DEFAULT_LEDGER_TABLE = 'keyrotor-ledger';
+
+/** keyrotor's bus as `cdk deploy` creates it; `--event-bus` or KEYROTOR_EVENT_BUS override it. */
+export const DEFAULT_EVENT_BUS = 'keyrotor';
 
 const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
@@ -56,6 +67,9 @@ Commands:
                        (--expires-at DATE for Thinkific; --admin-token for Thrive)
   history <secret-id>  what keyrotor did to a secret, from the ledger
   verify <secret-id>   check a managed secret's current key live
+  compromised <secret-id> [--reason TEXT] [--revoke-now] [--fingerprint F]
+                       a key leaked: revoke it as fast as the platform allows, start
+                       its replacement, alert (CRITICAL)
   verify --provider P --base-url URL --environment E
                        check a credential given on stdin, without touching AWS
 
@@ -90,6 +104,28 @@ Examples:
   pbpaste | npx keyrotor submit keyrotor/acme-prod
   npx keyrotor submit keyrotor/thinkific-prod --expires-at 2027-11-30
   npx keyrotor submit keyrotor/thrive-prod --admin-token --correlation-id 6f1c…`;
+
+const COMPROMISED_USAGE = `Usage: npx keyrotor compromised <secret-id> [--reason TEXT] [--revoke-now] [--fingerprint F]
+                                   [--json] [--event-bus B] [--ledger-table T] [--region R] [--profile P]
+
+Responds to a leaked key at once (the same response a KeyCompromised event on keyrotor's bus
+starts), records it in the ledger and publishes a CRITICAL KeyCompromised event:
+
+  Imburse, Boss Insights   keyrotor starts a rotation now and revokes the leaked key by API the
+                           moment its replacement is AWSCURRENT (no grace period).
+  Thought Industries,      the platform has no revocation API: remove the key in the admin panel
+  Thinkific, Thrive        now, then hand over a new one (npx keyrotor submit); keyrotor prints how.
+
+  --reason TEXT        why the key is believed compromised (recorded, redacted)
+  --revoke-now         revoke the AWSCURRENT key by API at once, before a replacement exists.
+                       Applications fail until a new key is handed over, and keyrotor can no
+                       longer create one by API (it authenticates with that key).
+  --fingerprint F      the leaked key's fingerprint (…XXXX#hhhhhhhh, as keyrotor prints it);
+                       names an AWSPREVIOUS key still in its grace period (revoked at once).
+                       Default: the AWSCURRENT key.
+  --event-bus B        keyrotor's bus (default: KEYROTOR_EVENT_BUS or keyrotor)
+
+Exit status: 0 when the response is complete, 1 when something is left for a person (printed).`;
 
 const HISTORY_USAGE = `Usage: npx keyrotor history <secret-id> [--json] [--ledger-table T] [--region R] [--profile P]
 
@@ -131,6 +167,8 @@ export async function main(argv: readonly string[], io: CliIo, deps: CliDeps = D
         return await verifyCommand(rest, io, deps);
       case 'history':
         return await historyCommand(rest, io, deps);
+      case 'compromised':
+        return await compromisedCommand(rest, io, deps);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
@@ -144,7 +182,7 @@ function report(error: unknown, io: CliIo, command: string | undefined): number 
   // (Duck-typed: Node's own errors need not share this realm's Error, e.g. under jest.)
   const parseArgsError = typeof error === 'object' && error !== null && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
   if (error instanceof UsageError || parseArgsError) {
-    const usage: Record<string, string> = { submit: SUBMIT_USAGE, verify: VERIFY_USAGE, history: HISTORY_USAGE };
+    const usage: Record<string, string> = { submit: SUBMIT_USAGE, verify: VERIFY_USAGE, history: HISTORY_USAGE, compromised: COMPROMISED_USAGE };
     io.stderr.write(`keyrotor: ${redactText((error as Error).message)}\n${usage[command ?? ''] ?? 'Run npx keyrotor --help for usage.'}\n`);
     return EXIT.usage;
   }
@@ -210,6 +248,45 @@ async function submitCommand(args: readonly string[], io: CliIo, deps: CliDeps):
     `submitted ${result.fingerprint} for ${result.secretName}: verified (${result.checked}), stored as AWSPENDING, rotation ${result.token} started.` +
       (result.previousFingerprint ? `\nOnce the rotation has finished and readers have picked it up, remove the old key ${result.previousFingerprint} in the admin panel.` : ''),
     { ok: true, command: 'submit', ...result },
+  );
+  return EXIT.ok;
+}
+
+async function compromisedCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
+  const { values, positionals } = parse(args, {
+    reason: { type: 'string' },
+    'revoke-now': { type: 'boolean' },
+    fingerprint: { type: 'string' },
+    'event-bus': { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout.write(`${COMPROMISED_USAGE}\n`);
+    return EXIT.ok;
+  }
+  if (positionals.length !== 1) throw new UsageError('compromised takes exactly one <secret-id>');
+  const [secretId] = positionals as [string];
+  const busName = (values['event-bus'] as string | undefined) ?? io.env.KEYROTOR_EVENT_BUS ?? DEFAULT_EVENT_BUS;
+  const outcome = await respondToCompromise(
+    {
+      secretId,
+      reportedBy: 'keyrotor compromised',
+      ...(values.reason === undefined ? {} : { reason: values.reason as string }),
+      ...(values['revoke-now'] === true ? { revokeNow: true } : {}),
+      ...(values.fingerprint === undefined ? {} : { fingerprint: values.fingerprint as string }),
+    },
+    {
+      store: deps.store(awsOptions(values)),
+      providers: deps.providers,
+      ledger: ledgerFor(values, io, deps),
+      logger: SILENT_LOGGER,
+      now: deps.now,
+      newToken: randomUUID,
+      events: deps.events({ ...awsOptions(values), busName }),
+    },
+  );
+  printer(io, values.json === true).result(
+    `${outcome.secretName}: ${outcome.stage} key ${outcome.fingerprint} reported compromised.\nDone: ${outcome.done}\nStill to do:\n${outcome.action}`,
+    { ok: true, command: 'compromised', ...outcome },
   );
   return EXIT.ok;
 }

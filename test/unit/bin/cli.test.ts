@@ -1,9 +1,11 @@
+import { NO_EVENTS } from '../../../lambdas/core/events';
 import type { CliDeps } from '../../../bin/cli/commands';
 import { runCli } from '../../support/cli-harness';
 import { clearRegisteredSecrets } from '../../../lambdas/core/redaction';
 import { createProviderRegistry } from '../../../lambdas/providers/registry';
 import { InMemorySecretStore } from '../../support/fakes/in-memory-secret-store';
 import { InMemoryLedger } from '../../support/fakes/in-memory-ledger';
+import { CapturingEvents } from '../../support/fakes/capturing-events';
 import { stubThoughtIndustries, type StubbedPlatform } from '../../support/fakes/platform-fetch';
 import { BASE_URL, NO_WAIT, TI_LIVE_NEW, TI_LIVE_OLD, TI_TEST_KEY, tiTags, tiValue } from '../../support/fixtures';
 
@@ -19,7 +21,7 @@ describe('CLI: keyrotor', () => {
     store = new InMemorySecretStore();
     store.create('keyrotor/acme-prod', { value: tiValue(TI_LIVE_OLD), tags: tiTags() });
     ledger = new InMemoryLedger();
-    deps = { store: () => store, ledger: () => ledger, providers: createProviderRegistry({ fetch: platform.fetch, sleep: async () => undefined }), propagation: NO_WAIT, now: () => new Date() };
+    deps = { store: () => store, ledger: () => ledger, events: () => NO_EVENTS, providers: createProviderRegistry({ fetch: platform.fetch, sleep: async () => undefined }), propagation: NO_WAIT, now: () => new Date() };
   });
 
   const run = (argv: string[], stdinText = '') => runCli(argv, stdinText, deps);
@@ -153,6 +155,38 @@ describe('CLI: keyrotor', () => {
 
     it('says so when nothing was recorded', async () => {
       expect((await run(['history', 'keyrotor/acme-prod'])).out).toBe('keyrotor/acme-prod: no rotations recorded yet\n');
+    });
+  });
+
+  describe('Command: compromised', () => {
+    it('responds to a leaked Thought Industries key: marks it, tells the person exactly what to do, publishes a CRITICAL event', async () => {
+      // Prepare
+      const events = new CapturingEvents();
+      deps = { ...deps, events: () => events };
+      // Act
+      const human = await run(['compromised', 'keyrotor/acme-prod', '--reason', 'pasted in Slack']);
+      const json = await run(['compromised', 'keyrotor/acme-prod', '--json']);
+      // Assess
+      expect(human.status).toBe(0);
+      expect(human.out).toMatch(/^keyrotor\/acme-prod: AWSCURRENT key …\S+ reported compromised\.\nDone: Marked keyrotor\/acme-prod as compromised/);
+      expect(human.out).toMatch(/Still to do:\n1\. Remove the compromised key now: .*\n2\. Create a new key and hand it over .*npx keyrotor submit keyrotor\/acme-prod/);
+      expect(JSON.parse(json.out)).toMatchObject({ ok: true, command: 'compromised', stage: 'AWSCURRENT', revocation: 'person-must-remove', secretName: 'keyrotor/acme-prod' });
+      expect(events.events[0]).toMatchObject({ type: 'KeyCompromised', detail: { severity: 'CRITICAL', summary: expect.stringContaining('by keyrotor compromised: pasted in Slack') } });
+      expect((await ledger.history((await store.describe('keyrotor/acme-prod')).arn))[0]).toMatchObject({ state: 'compromised', actor: 'compromise (keyrotor compromised)' });
+      expect(platform.calls).toHaveLength(0);
+      expect(human.out + human.err + json.out + JSON.stringify(events.events)).not.toContain(TI_LIVE_OLD);
+    });
+
+    it('needs exactly one secret id, and explains --revoke-now in its help', async () => {
+      expect(await run(['compromised'])).toMatchObject({ status: 2, err: expect.stringContaining('compromised takes exactly one <secret-id>') });
+      expect((await run(['compromised', 'keyrotor/acme-prod', '--colour'])).status).toBe(2);
+      expect((await run(['compromised', '--help'])).out).toMatch(/--revoke-now\s+revoke the AWSCURRENT key by API at once/);
+    });
+
+    it('fails with exit 1 and a reason when the reported fingerprint is no key of the secret', async () => {
+      const result = await run(['compromised', 'keyrotor/acme-prod', '--fingerprint', '…zzzz#00000000']);
+      expect(result.status).toBe(1);
+      expect(result.err).toMatch(/^keyrotor: SecretStateError: keyrotor\/acme-prod has no key …zzzz#00000000: its AWSCURRENT key is …/);
     });
   });
 });
