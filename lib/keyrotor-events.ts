@@ -21,8 +21,17 @@ export const EVENTS_PRINCIPAL = 'events.amazonaws.com';
 export const SECRETS_MANAGER_EVENT_SOURCE = 'aws.secretsmanager';
 export const CLOUDTRAIL_SERVICE_EVENT = 'AWS Service Event via CloudTrail';
 
-/** The Secrets Manager rotation events that reach a person: a rotation failed, or was abandoned half-way. */
-export const SECRETS_MANAGER_ROTATION_FAILURES = ['RotationFailed', 'RotationAbandoned'] as const;
+/**
+ * The Secrets Manager rotation events that reach a person, by their CloudTrail `eventName` (AWS Secrets
+ * Manager User Guide, "AWS CloudTrail entries for Secrets Manager", log entries for rotation; all of them
+ * `AWS Service Event via CloudTrail`): a rotation failed (`RotationFailed`), was abandoned half-way
+ * (`RotationAbandoned`: a new version was written while AWSPENDING was staged), or the test of a rotation
+ * configuration failed (`TestRotationFailed`: when rotation is configured with `RotateImmediately: false`,
+ * Secrets Manager runs the function's testSecret step instead of rotating; the scheduled rotation would fail
+ * the same way). The notifier alerts on exactly these (`SECRETS_MANAGER_FAILURE_EVENTS`
+ * in lambdas/core/alert-messages.ts); the started and succeeded events are routine and not routed.
+ */
+export const SECRETS_MANAGER_ROTATION_FAILURES = ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'] as const;
 
 /**
  * How EventBridge retries delivering an event to the notifier before it dead-letters it. Two hours
@@ -67,7 +76,7 @@ export interface KeyrotorEventsProps {
  *
  * - on the custom bus, every keyrotor event (source `keyrotor`, each of the ten detail types);
  * - on the account's default bus, where AWS services deliver their events, Secrets Manager's own
- *   `RotationFailed` and `RotationAbandoned` (CloudTrail service events).
+ *   `RotationFailed`, `RotationAbandoned` and `TestRotationFailed` (CloudTrail service events).
  *
  * Each rule's target retries for {@link NOTIFY_MAX_EVENT_AGE} and then dead-letters the event in
  * the notifier's queue (encrypted with the customer-managed key, TLS only, alarmed); EventBridge
@@ -136,7 +145,7 @@ export class KeyrotorEvents extends Construct {
 
     // Secrets Manager delivers its service events to the default bus only; the rule has to live there.
     this.rotationFailuresRule = new events.Rule(this, 'RotationFailuresRule', {
-      description: 'keyrotor: Secrets Manager rotation failures (RotationFailed, RotationAbandoned) to the notifier',
+      description: `keyrotor: Secrets Manager rotation failures (${SECRETS_MANAGER_ROTATION_FAILURES.join(', ')}) to the notifier`,
       eventPattern: {
         source: [SECRETS_MANAGER_EVENT_SOURCE],
         detailType: [CLOUDTRAIL_SERVICE_EVENT],

@@ -6,13 +6,14 @@ import { EncryptionKey } from '../../lib/encryption-key';
 import { LedgerTable } from '../../lib/ledger-table';
 import {
   deadLetteredFunctionStatements,
+  deadLetterAlarmProperties,
   encryptedDeadLetterQueueProperties,
   errorsAlarmProperties,
+  expectQueueDeniesRequestsWithoutTls,
   keyrotorFunctionBasics,
   powertoolsVariables,
   useKeyOnlyThroughDynamoDb,
   useKeyOnlyThroughSns,
-  visibleMessagesAlarmProperties,
 } from './assertions';
 import { asArray, statementsOfRole, wildcardWriteGrants, type PolicyStatementJson } from './iam-policy-statements';
 import { acknowledgements, awsSolutionsFindings, bareStack, FIXTURE_NOTIFY_HANDLER, logicalIdOf, propertiesOf } from './test-stack';
@@ -123,9 +124,14 @@ describe('Construct: AlertNotifier', () => {
 
     it('alarms to the alerts topic on any error', () => {
       // Assess
-      expect(propertiesOf(template, notifier.notifier.errorsAlarm)).toMatchObject(
-        errorsAlarmProperties(stack.resolve(notifier.notifier.function.functionName), topicArn),
-      );
+      expect(propertiesOf(template, notifier.notifier.errorsAlarm)).toMatchObject({
+        ...errorsAlarmProperties(stack.resolve(notifier.notifier.function.functionName), topicArn),
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        Period: 300,
+        TreatMissingData: 'notBreaching',
+        AlarmDescription: expect.stringMatching(/^keyrotor: the notifier failed to turn an event into an alert\./),
+      });
     });
   });
 
@@ -137,10 +143,17 @@ describe('Construct: AlertNotifier', () => {
       expect(propertiesOf(template, notifier.deadLetterQueue)).toEqual(encryptedDeadLetterQueueProperties(keyArn));
     });
 
+    it('denies every request without TLS', () => {
+      // Assess
+      expectQueueDeniesRequestsWithoutTls(template, stack.resolve(notifier.deadLetterQueue.queueUrl));
+    });
+
     it('alarms to the alerts topic as soon as it holds a message, saying an alert was not delivered', () => {
       // Assess
       expect(propertiesOf(template, notifier.deadLetterAlarm)).toMatchObject({
-        ...visibleMessagesAlarmProperties(stack.resolve(notifier.deadLetterQueue.queueName), topicArn),
+        ...deadLetterAlarmProperties(stack.resolve(notifier.deadLetterQueue.queueName), topicArn),
+        EvaluationPeriods: 1,
+        Period: 300,
         AlarmDescription: expect.stringMatching(/^keyrotor: an alert was not delivered\./),
       });
     });

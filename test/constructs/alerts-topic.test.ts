@@ -1,7 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AlertsTopic } from '../../lib/alerts-topic';
 import { EncryptionKey } from '../../lib/encryption-key';
-import { awsSolutionsFindings, bareStack } from './test-stack';
+import { awsSolutionsFindings, bareStack, logicalIdOf, propertiesOf } from './test-stack';
 
 function build(emails?: readonly string[]) {
   const stack = bareStack();
@@ -19,6 +19,45 @@ describe('Construct: AlertsTopic', () => {
     template.hasResourceProperties('AWS::SNS::Topic', {
       KmsMasterKeyId: stack.resolve(key.keyArn),
       SignatureVersion: '2',
+    });
+  });
+
+  it('is one topic, encrypted with keyrotor\'s own key (not the AWS managed alias/aws/sns, which CloudWatch alarms cannot use)', () => {
+    // Prepare & Act
+    const { key, alerts, template } = build();
+
+    // Assess
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    expect(propertiesOf(template, alerts.topic)).toEqual({
+      DisplayName: 'keyrotor alerts',
+      KmsMasterKeyId: { 'Fn::GetAtt': [logicalIdOf(key), 'Arn'] },
+      SignatureVersion: '2',
+    });
+  });
+
+  it('has exactly one policy, on this topic, and it only denies publishing without TLS (aws:SecureTransport)', () => {
+    // Prepare & Act
+    const { stack, alerts, template } = build();
+
+    // Assess
+    template.resourceCountIs('AWS::SNS::TopicPolicy', 1);
+    const [policy] = Object.values(template.findResources('AWS::SNS::TopicPolicy')) as { Properties: unknown }[];
+    const topicRef = stack.resolve(alerts.topic.topicArn);
+    expect(policy?.Properties).toEqual({
+      Topics: [topicRef],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AllowPublishThroughSSLOnly',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 'sns:Publish',
+            Resource: topicRef,
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ],
+      },
     });
   });
 

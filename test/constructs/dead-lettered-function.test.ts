@@ -7,7 +7,13 @@ import { AlertsTopic } from '../../lib/alerts-topic';
 import { DeadLetteredFunction, type DeadLetteredFunctionProps } from '../../lib/dead-lettered-function';
 import { EncryptionKey } from '../../lib/encryption-key';
 import { KeyrotorFunction } from '../../lib/keyrotor-function';
-import { deadLetteredFunctionStatements, deadLetterAlarmProperties, denyWithoutTlsStatement, encryptedDeadLetterQueueProperties } from './assertions';
+import {
+  deadLetteredFunctionStatements,
+  deadLetterAlarmProperties,
+  denyWithoutTlsStatement,
+  encryptedDeadLetterQueueProperties,
+  errorsAlarmProperties,
+} from './assertions';
 import { statementsOfRole, wildcardWriteGrants } from './iam-policy-statements';
 import { acknowledgements, awsSolutionsFindings, bareStack, FIXTURE_REVOKE_HANDLER, logicalIdOf, propertiesOf } from './test-stack';
 
@@ -74,6 +80,13 @@ describe('Construct: DeadLetteredFunction', () => {
         EvaluationPeriods: 1,
       });
     });
+
+    it('has exactly two alarms, both notifying only the topic: the queue\'s and the function\'s errors', () => {
+      // Assess
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+      const actions = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => (alarm as { Properties: { AlarmActions?: unknown } }).Properties.AlarmActions);
+      expect(actions).toEqual([[topicArn], [topicArn]]);
+    });
   });
 
   describe('function', () => {
@@ -98,9 +111,12 @@ describe('Construct: DeadLetteredFunction', () => {
     it('alarms to the topic on any error', () => {
       // Assess
       expect(propertiesOf(template, invoked.target.errorsAlarm)).toMatchObject({
+        ...errorsAlarmProperties(stack.resolve(invoked.target.function.functionName), topicArn),
         AlarmDescription: 'keyrotor: the asynchronous test function failed',
-        MetricName: 'Errors',
-        AlarmActions: [topicArn],
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Period: 300,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
       });
     });
   });

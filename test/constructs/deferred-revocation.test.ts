@@ -101,9 +101,20 @@ describe('Construct: DeferredRevocation', () => {
 
     it('alarms to the alerts topic as soon as it holds a message', () => {
       // Assess
-      expect(propertiesOf(template, revocation.deadLetterAlarm)).toMatchObject(
-        deadLetterAlarmProperties(stack.resolve(revocation.deadLetterQueue.queueName), topicRef),
-      );
+      expect(propertiesOf(template, revocation.deadLetterAlarm)).toMatchObject({
+        ...deadLetterAlarmProperties(stack.resolve(revocation.deadLetterQueue.queueName), topicRef),
+        Period: 300,
+        EvaluationPeriods: 1,
+        AlarmDescription: expect.stringMatching(/^keyrotor: an old key was not revoked\./),
+      });
+    });
+
+    it('is the one queue for both failure paths: the revoker\'s own DeadLetterConfig and the Scheduler target\'s (the scheduler role may send only there)', () => {
+      // Assess (the rotation function names this queue in each revoke-* schedule's DeadLetterConfig: KEYROTOR_REVOCATION_DLQ_ARN)
+      const queueArn = stack.resolve(revocation.deadLetterQueue.queueArn);
+      expect(propertiesOf(template, revocation.revoker.function).DeadLetterConfig).toEqual({ TargetArn: queueArn });
+      const sends = statementsOfRole(template, logicalIdOf(revocation.schedulerRole)).filter((statement) => statement.Action === 'sqs:SendMessage');
+      expect(sends.map((statement) => statement.Resource)).toEqual([queueArn]);
     });
   });
 
@@ -188,9 +199,13 @@ describe('Construct: DeferredRevocation', () => {
 
     it('alarms to the alerts topic on any error', () => {
       // Assess
-      expect(propertiesOf(template, revocation.revoker.errorsAlarm)).toMatchObject(
-        errorsAlarmProperties(stack.resolve(revocation.revoker.function.functionName), topicRef),
-      );
+      expect(propertiesOf(template, revocation.revoker.errorsAlarm)).toMatchObject({
+        ...errorsAlarmProperties(stack.resolve(revocation.revoker.function.functionName), topicRef),
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Period: 300,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
     });
   });
 

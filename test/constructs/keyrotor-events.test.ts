@@ -1,5 +1,6 @@
 import { RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { SECRETS_MANAGER_FAILURE_EVENTS } from '../../lambdas/core/alert-messages';
 import { EVENT_SOURCE, EVENT_TYPES } from '../../lambdas/core/events';
 import { AlertNotifier } from '../../lib/alert-notifier';
 import { AlertsTopic } from '../../lib/alerts-topic';
@@ -11,6 +12,7 @@ import {
   KeyrotorEvents,
   NOTIFY_MAX_EVENT_AGE,
   NOTIFY_RETRY_ATTEMPTS,
+  SECRETS_MANAGER_ROTATION_FAILURES,
   type KeyrotorEventsProps,
 } from '../../lib/keyrotor-events';
 import { KeyrotorFunction } from '../../lib/keyrotor-function';
@@ -31,6 +33,13 @@ const TEN_TYPES = [
   'TokenRefreshed',
   'TokenRefreshFailed',
 ];
+
+/**
+ * Secrets Manager's rotation events that need a person, spelled out as AWS names them (CloudTrail
+ * `eventName` of its `AWS Service Event via CloudTrail` events; Secrets Manager User Guide, "AWS
+ * CloudTrail entries for Secrets Manager"): the rule must send exactly these.
+ */
+const SECRETS_MANAGER_FAILURES = ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'];
 
 /** KeyrotorEvents in a bare stack with keyrotor's key, topic, ledger and notifier, and `publishers` fixture functions made publishers. */
 function build(overrides: Partial<Omit<KeyrotorEventsProps, 'notifier'>> = {}, publishers: readonly string[] = []) {
@@ -180,18 +189,26 @@ describe('Construct: KeyrotorEvents', () => {
       });
     });
 
-    it('send Secrets Manager\'s RotationFailed and RotationAbandoned, on the default bus, to the notifier', () => {
+    it('send Secrets Manager\'s RotationFailed, RotationAbandoned and TestRotationFailed, on the default bus, to the notifier', () => {
       // Assess (no EventBusName: the rule is on the account's default bus, where AWS services deliver)
       expect(propertiesOf(template, keyrotorEvents.rotationFailuresRule)).toEqual({
-        Description: 'keyrotor: Secrets Manager rotation failures (RotationFailed, RotationAbandoned) to the notifier',
+        Description: 'keyrotor: Secrets Manager rotation failures (RotationFailed, RotationAbandoned, TestRotationFailed) to the notifier',
         EventPattern: {
           source: ['aws.secretsmanager'],
           'detail-type': ['AWS Service Event via CloudTrail'],
-          detail: { eventName: ['RotationFailed', 'RotationAbandoned'] },
+          detail: { eventName: SECRETS_MANAGER_FAILURES },
         },
         State: 'ENABLED',
         Targets: [target()],
       });
+    });
+
+    it('route exactly the Secrets Manager events the notifier alerts on, and none of the routine ones', () => {
+      // Assess: a failure the notifier renders but the rule drops would never reach a person
+      expect([...SECRETS_MANAGER_ROTATION_FAILURES]).toEqual(SECRETS_MANAGER_FAILURES);
+      expect([...SECRETS_MANAGER_ROTATION_FAILURES].sort()).toEqual([...SECRETS_MANAGER_FAILURE_EVENTS].sort());
+      const { detail } = propertiesOf(template, keyrotorEvents.rotationFailuresRule).EventPattern as { detail: { eventName: string[] } };
+      for (const routine of ['RotationStarted', 'RotationSucceeded', 'TestRotationStarted', 'TestRotationSucceeded']) expect(detail.eventName).not.toContain(routine);
     });
 
     it('retry for two hours before dead-lettering an event, so an undeliverable alert is heard about the same morning', () => {

@@ -1,5 +1,6 @@
 import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAlertDeduper } from '../../lambdas/adapters/dynamodb-alert-deduper';
 import { createLogger, loggerPort } from '../../lambdas/adapters/logger';
 import { SnsNotifier } from '../../lambdas/adapters/sns-notifier';
@@ -10,7 +11,7 @@ import { createNotifyHandler, readNotifyEnvironment } from '../../lambdas/handle
 import { captureProcessOutput } from '../support/capture-output';
 import { TI_LIVE_NEW, TI_LIVE_OLD } from '../support/fixtures';
 import { describeWithMoto, startMotoServer, type MotoServer } from '../support/moto-server';
-import { readBody, startLoopbackServer, type LoopbackServer } from '../support/sandboxes/sandbox-http';
+import { captureTopicInQueue, type CapturedNotification, type SnsSqsCapture } from '../support/sns-sqs-capture';
 import { createLedgerTable } from '../support/service/ledger-table';
 import { LAMBDA_CONTEXT } from '../support/service/moto-rotation-service';
 
@@ -18,13 +19,6 @@ const TABLE = 'keyrotor-ledger';
 const SECRET = 'keyrotor/acme-prod';
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:keyrotor/acme-prod-AbCdEf';
 const RUNBOOKS = 'https://github.com/acme/keyrotor/blob/main';
-
-/** What an SNS HTTP(S) subscriber receives (a chat webhook, a pager): the notification's JSON. */
-interface Delivered {
-  readonly Type: string;
-  readonly Subject?: string;
-  readonly Message: string;
-}
 
 /** One of keyrotor's events as EventBridge hands it to the notifier Lambda. */
 function keyrotorEvent(type: EventType, overrides: Partial<EventDetail> = {}, time = new Date().toISOString()): Record<string, unknown> {
@@ -68,46 +62,48 @@ function secretsManagerEvent(eventName: string, errorMessage?: string): Record<s
   };
 }
 
+/** Checks what every delivered alert must be: a notification from the alerts topic whose severity attribute matches its subject. */
+function expectAlertEnvelope({ notification }: CapturedNotification, topicArn: string): void {
+  expect(notification.Type).toBe('Notification');
+  expect(notification.TopicArn).toBe(topicArn);
+  const severity = /^\[(INFO|WARNING|CRITICAL)\] keyrotor: /.exec(notification.Subject ?? '')?.[1];
+  expect(severity).toBeDefined();
+  expect(notification.MessageAttributes?.severity).toEqual({ Type: 'String', Value: severity });
+}
+
 /**
- * The notifier Lambda's handler with the real SNS and DynamoDB adapters against moto_server. The
- * alerts topic has an HTTP subscription to a loopback server, so every assertion reads what a
- * subscriber really receives. (@aws-sdk/client-sqs is not a dependency, so an SQS subscription
- * could not be read back; moto delivers HTTP notifications synchronously within Publish.)
+ * The notifier Lambda's handler with the real SNS and DynamoDB adapters against moto_server. An
+ * SQS queue is subscribed to the alerts topic (SNS's JSON envelope, not raw delivery, so the
+ * subject survives), and every assertion reads what that subscriber really receives, through
+ * ReceiveMessage (test/support/sns-sqs-capture.ts).
  */
-describeWithMoto('Handler: notify (against moto_server: SNS topic with an HTTP subscriber, ledger table)', () => {
+describeWithMoto('Handler: notify (against moto_server: SNS topic → SQS subscriber, ledger table)', () => {
   let moto: MotoServer;
-  let subscriber: LoopbackServer;
   let sns: SNSClient;
+  let sqs: SQSClient;
   let dynamo: DynamoDBClient;
   let topicArn: string;
-  const inbox: Delivered[] = [];
+  let subscriber: SnsSqsCapture;
 
   beforeAll(async () => {
     moto = await startMotoServer();
-    subscriber = await startLoopbackServer(
-      async (req, res) => {
-        const body = await readBody(req, 1_000_000);
-        if (body) inbox.push(JSON.parse(body.toString('utf8')) as Delivered);
-        res.writeHead(200).end();
-      },
-      () => ({}),
-    );
     const aws = { endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
     sns = new SNSClient(aws);
+    sqs = new SQSClient(aws);
     dynamo = new DynamoDBClient(aws);
   });
   afterAll(async () => {
     sns?.destroy();
+    sqs?.destroy();
     dynamo?.destroy();
-    await Promise.all([moto?.stop(), subscriber?.close()]);
+    await moto?.stop();
   });
   beforeEach(async () => {
     await moto.reset();
     clearRegisteredSecrets();
-    inbox.length = 0;
     await createLedgerTable(dynamo, TABLE);
     topicArn = (await sns.send(new CreateTopicCommand({ Name: 'keyrotor-alerts' }))).TopicArn as string;
-    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'http', Endpoint: `${subscriber.baseUrl}/sns` }));
+    subscriber = await captureTopicInQueue(sns, sqs, topicArn);
   });
   afterEach(() => jest.restoreAllMocks());
 
@@ -164,19 +160,19 @@ describeWithMoto('Handler: notify (against moto_server: SNS topic with an HTTP s
     expect(expected.map(([type]) => type).sort()).toEqual([...EVENT_TYPES].sort());
 
     for (const [type, overrides, subject, bodyParts] of expected) {
-      inbox.length = 0;
       // Act
       const result = await invoke(keyrotorEvent(type, overrides));
       // Assess
       if (subject === undefined) {
         expect(result.outcome).toBe('no-alert');
-        expect(inbox).toEqual([]);
+        expect(await subscriber.receive(0)).toEqual([]);
         continue;
       }
       expect(result.outcome).toBe('published');
-      expect(inbox).toHaveLength(1);
-      const [delivered] = inbox;
-      expect(delivered?.Type).toBe('Notification');
+      const received = await subscriber.receive(1);
+      expect(received).toHaveLength(1);
+      expectAlertEnvelope(received[0]!, topicArn);
+      const delivered = received[0]?.notification;
       expect(delivered?.Subject).toBe(subject);
       for (const section of ['What happened', 'What keyrotor already did', 'What you must do next', 'Details']) expect(delivered?.Message).toContain(`\n${section}\n`);
       expect(delivered?.Message).toContain(`summary of ${type}`);
@@ -197,7 +193,7 @@ describeWithMoto('Handler: notify (against moto_server: SNS topic with an HTTP s
     for (let i = 0; i < 2; i += 1) outcomes.push((await invoke(secretsManagerEvent('RotationFailed', 'Error when executing lambda during createSecret step'))).outcome);
     // Assess
     expect(outcomes).toEqual(['published', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
-    expect(inbox.map((message) => message.Subject)).toEqual(['[WARNING] keyrotor: rotation failed at createSecret - keyrotor/acme-prod']);
+    expect((await subscriber.receive(1)).map(({ notification }) => notification.Subject)).toEqual(['[WARNING] keyrotor: rotation failed at createSecret - keyrotor/acme-prod']);
     const claim = await dynamo.send(
       new GetItemCommand({ TableName: TABLE, Key: { pk: { S: SECRET }, sk: { S: 'alert#RotationFailed/createSecret/WARNING#tok-1#ProviderUnavailableError' } } }),
     );
@@ -223,23 +219,38 @@ describeWithMoto('Handler: notify (against moto_server: SNS topic with an HTTP s
     const again = await working(event, LAMBDA_CONTEXT);
     // Assess
     expect([retry.outcome, again.outcome]).toEqual(['published', 'duplicate']);
-    expect(inbox).toHaveLength(1);
+    expect(await subscriber.receive(1)).toHaveLength(1);
   });
 
-  it('delivers Secrets Manager\'s RotationFailed and RotationAbandoned that keyrotor did not report', async () => {
+  it('delivers Secrets Manager\'s RotationFailed, RotationAbandoned and TestRotationFailed that keyrotor did not report', async () => {
     // Prepare
     const invoke = build();
-    // Act
-    await invoke(secretsManagerEvent('RotationFailed', 'Error when executing lambda arn:aws:lambda:eu-west-1:123456789012:function:keyrotor-rotate during finishSecret step'));
-    await invoke(secretsManagerEvent('RotationAbandoned'));
-    await invoke(secretsManagerEvent('RotationSucceeded'));
+    const deliveredFor = async (event: Record<string, unknown>, expected: number) => {
+      await invoke(event);
+      const received = await subscriber.receive(expected);
+      for (const message of received) expectAlertEnvelope(message, topicArn);
+      return received.map(({ notification }) => notification);
+    };
+    // Act (received after each event: an SQS queue promises no order across messages)
+    const failed = await deliveredFor(secretsManagerEvent('RotationFailed', 'Error when executing lambda arn:aws:lambda:eu-west-1:123456789012:function:keyrotor-rotate during finishSecret step'), 1);
+    const abandoned = await deliveredFor(secretsManagerEvent('RotationAbandoned'), 1);
+    const testFailed = await deliveredFor(secretsManagerEvent('TestRotationFailed', 'Error when executing lambda arn:aws:lambda:eu-west-1:123456789012:function:keyrotor-rotate during testSecret step'), 1);
+    const succeeded = await deliveredFor(secretsManagerEvent('RotationSucceeded'), 0);
     // Assess
-    expect(inbox.map((message) => message.Subject)).toEqual([
+    expect([...failed, ...abandoned, ...testFailed].map((message) => message.Subject)).toEqual([
       '[WARNING] keyrotor: Secrets Manager rotation failed at finishSecret - keyrotor/acme-prod',
       '[WARNING] keyrotor: Secrets Manager abandoned a rotation - keyrotor/acme-prod',
+      '[WARNING] keyrotor: Secrets Manager rotation failed at testSecret - keyrotor/acme-prod',
     ]);
-    expect(inbox[0]?.Message).toContain(`Secret:       ${ARN}`);
-    expect(inbox[1]?.Message).toContain('removed the AWSPENDING label');
+    expect(succeeded).toEqual([]);
+    expect(failed[0]?.Message).toContain(`Secret:       ${ARN}`);
+    expect(failed[0]?.Message).toContain('failed in its finishSecret step');
+    expect(abandoned[0]?.Message).toContain('removed the AWSPENDING label');
+    expect(testFailed[0]?.Message).toContain('Event:        TestRotationFailed from Secrets Manager');
+    for (const message of [...failed, ...abandoned, ...testFailed]) {
+      for (const section of ['What happened', 'What keyrotor already did', 'What you must do next', 'Details']) expect(message.Message).toContain(`\n${section}\n`);
+      expect(message.Message).toContain(`${RUNBOOKS}/docs/runbooks/rotation-failed.md`);
+    }
   });
 
   it('never lets a secret value reach a subscriber or a log line', async () => {
@@ -248,23 +259,28 @@ describeWithMoto('Handler: notify (against moto_server: SNS topic with an HTTP s
     const keys = [TI_LIVE_OLD, TI_LIVE_NEW, 'imburse-private-key-00000000000000001', 'boss-account-key-00000000000000002'];
     registerSecret(...keys);
     const invoke = build();
+    const results: unknown[] = [];
     // Act
     for (const type of EVENT_TYPES) {
-      await invoke(
-        keyrotorEvent(type, {
-          severity: 'CRITICAL',
-          rotation: `tok-${type}`,
-          summary: `${type} with ${keys.join(', ')}`,
-          done: `stored ${keys[2]}`,
-          action: `curl -H "Authorization: Bearer ${keys[1]}" and ${keys[3]}`,
-        }),
+      results.push(
+        await invoke(
+          keyrotorEvent(type, {
+            severity: 'CRITICAL',
+            rotation: `tok-${type}`,
+            summary: `${type} with ${keys.join(', ')}`,
+            done: `stored ${keys[2]}`,
+            action: `curl -H "Authorization: Bearer ${keys[1]}" and ${keys[3]}`,
+          }),
+        ),
       );
     }
-    await invoke({ ...secretsManagerEvent('RotationFailed'), detail: { eventName: 'RotationFailed', errorMessage: `boom ${keys[0]}`, additionalEventData: { SecretId: ARN } } });
+    results.push(await invoke({ ...secretsManagerEvent('RotationFailed'), detail: { eventName: 'RotationFailed', errorMessage: `boom ${keys[0]}`, additionalEventData: { SecretId: ARN } } }));
     await expect(invoke({ source: 'keyrotor', 'detail-type': 'RotationFailed', detail: { summary: keys[0] } })).rejects.toBeInstanceOf(ValidationError);
-    // Assess
-    expect(inbox).toHaveLength(EVENT_TYPES.length + 1);
-    const captured = JSON.stringify(inbox) + output.join('');
+    // Assess: everything a subscriber got (SQS bodies with SNS's envelope: subjects, messages, attributes), every log line, every result
+    const received = await subscriber.receive(EVENT_TYPES.length + 1);
+    expect(received).toHaveLength(EVENT_TYPES.length + 1);
+    for (const message of received) expect(message.notification.Subject).toMatch(/^\[CRITICAL\] keyrotor: |^\[WARNING\] keyrotor: Secrets Manager /);
+    const captured = JSON.stringify(received) + output.join('') + JSON.stringify(results);
     expect(captured).toContain('[REDACTED]');
     for (const key of keys) expect(captured).not.toContain(key);
   });
@@ -276,7 +292,7 @@ describeWithMoto('Handler: notify (against moto_server: SNS topic with an HTTP s
     // Act / Assess
     await expect(invoke({ source: 'keyrotor', 'detail-type': 'RotationExploded', detail: {} })).rejects.toBeInstanceOf(ValidationError);
     await expect(invoke('not an event')).rejects.toBeInstanceOf(ValidationError);
-    expect(inbox).toEqual([]);
+    expect(await subscriber.receive(0)).toEqual([]);
     const failures = output.join('').split('\n').filter((line) => line.includes('"message":"invocation failed"'));
     expect(failures).toHaveLength(2);
     expect(failures[0]).toContain('"errorName":"ValidationError"');

@@ -153,6 +153,18 @@ describe('Function: notify', () => {
       expect(notifier.alerts[0]?.subject).toBe('[WARNING] keyrotor: Secrets Manager rotation failed at createSecret - keyrotor/acme-prod');
     });
 
+    it('alerts on Secrets Manager\'s TestRotationFailed (a rotation configuration that will fail), once per secret, step and day', async () => {
+      // Act: the test runs testSecret only; it is its own failure, not an echo of a RotationFailed
+      const failure = 'Error when executing lambda arn:aws:lambda:eu-west-1:123456789012:function:keyrotor-rotate during testSecret step';
+      const outcomes = [];
+      outcomes.push((await notify(secretsManagerEnvelope('RotationFailed', TIME, failure), deps)).outcome);
+      for (const time of [TIME, '2026-11-23T11:00:00Z', '2026-11-24T10:00:00Z']) outcomes.push((await notify(secretsManagerEnvelope('TestRotationFailed', time, failure), deps)).outcome);
+      // Assess
+      expect(outcomes).toEqual(['published', 'published', 'duplicate', 'published']);
+      expect(notifier.alerts[1]?.subject).toBe('[WARNING] keyrotor: Secrets Manager rotation failed at testSecret - keyrotor/acme-prod');
+      expect(notifier.alerts[1]?.body).toContain('TestRotationFailed from Secrets Manager');
+    });
+
     it('releases the claim when publishing fails, so the retried delivery alerts', async () => {
       // Prepare
       const failing: Notifier = {
@@ -266,7 +278,7 @@ describe('Function: notify', () => {
               errorName: fc.string(),
               expiresAt: fc.oneof(fc.string(), fc.constant('2026-11-23T10:00:00.000Z')),
               fingerprint: fc.string(),
-              eventName: fc.constantFrom('RotationFailed', 'RotationAbandoned', 'RotationSucceeded'),
+              eventName: fc.constantFrom('RotationFailed', 'RotationAbandoned', 'TestRotationFailed', 'RotationSucceeded'),
               errorMessage: fc.string(),
               additionalEventData: fc.oneof(fc.anything(), fc.record({ SecretId: fc.string() })),
             },
