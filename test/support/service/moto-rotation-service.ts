@@ -27,8 +27,9 @@ export const LAMBDA_CONTEXT = {
  * run the function in Docker; without one it stages the new version AWSCURRENT at once (even
  * an empty one); and for an existing version id it replaces that version with an empty one,
  * where AWS treats the token as a retry of the rotation. So:
- * - `startRotation` (RotateSecret for keyrotor submit, whose token already holds the pending
- *   key) invokes the handler's four steps in-process, as the service does;
+ * - `startRotation` (RotateSecret: for keyrotor submit, whose token already holds the pending
+ *   key, or with a new token, which opens the rotation as below) invokes the handler's four
+ *   steps in-process, as the service does;
  * - `scheduledRotation` opens the rotation the way the service does, with a new token staged
  *   AWSPENDING and no value yet. moto cannot hold such a version, so that one version is kept
  *   in this overlay: describe() shows it (and the label leaves any other version), getValue()
@@ -68,10 +69,17 @@ export class MotoRotationService extends SecretsManagerStore {
     if (this.#openVersions.get(arn) === versionId) this.#openVersions.delete(arn);
   }
 
+  /**
+   * RotateSecret as the service runs it: an existing token re-drives that rotation; a new one opens
+   * a rotation (AWSPENDING, no value yet) unless another is in progress, which the service refuses.
+   * The steps run asynchronously at AWS; here they run before this returns.
+   */
   public override async startRotation(secretId: string, token: string): Promise<void> {
     const metadata = await this.describe(secretId);
     if (metadata.versionIdsToStages[token] === undefined) {
-      throw new Error(`MotoRotationService only re-drives existing versions; ${token} is not one`);
+      const inProgress = Object.entries(metadata.versionIdsToStages).find(([, stages]) => stages.includes('AWSPENDING') && !stages.includes('AWSCURRENT'));
+      if (inProgress) throw Object.assign(new Error('A previous rotation isn’t complete. That rotation will be reattempted.'), { name: 'InvalidRequestException' });
+      this.openPendingVersion(metadata.arn, token);
     }
     await this.runSteps(secretId, token);
   }
