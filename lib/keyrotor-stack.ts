@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { AlertNotifier } from './alert-notifier';
 import { AlertsTopic } from './alerts-topic';
+import { CompromiseResponse } from './compromise-response';
 import type { KeyrotorConfig } from './config';
 import { DeferredRevocation } from './deferred-revocation';
 import { EncryptionKey } from './encryption-key';
@@ -42,6 +43,12 @@ export interface KeyrotorStackProps extends StackProps {
   readonly notifyHandlerEntry?: string;
 
   /**
+   * The compromise responder's handler file; tests point this at a fixture.
+   * @default COMPROMISE_HANDLER_ENTRY (`lambdas/handlers/compromise.ts`)
+   */
+  readonly compromiseHandlerEntry?: string;
+
+  /**
    * The custom event bus's name (unique per account and region).
    * @default DEFAULT_EVENT_BUS_NAME (`keyrotor`)
    */
@@ -62,7 +69,8 @@ export interface KeyrotorStackProps extends StackProps {
 
 /**
  * Everything keyrotor deploys: the encryption key, the alerts topic, the rotation ledger, the
- * notifier and keyrotor's events (bus, archive, rules to the notifier), the deferred revocation
+ * notifier and keyrotor's events (bus, archive, rules to the notifier), the compromise responder (a rule on
+ * the bus for KeyCompromised reports), the deferred revocation
  * (schedule group, revoker, dead-letter queue), the rotation function, one rotated secret per
  * configured credential, one token secret (and OAuth client secret) per configured token and —
  * when there is at least one token — the token refresher and its schedule. The rotation
@@ -79,6 +87,8 @@ export class KeyrotorStack extends Stack {
   public readonly events: KeyrotorEvents;
   public readonly revocation: DeferredRevocation;
   public readonly rotationFunction: RotationFunction;
+  /** Responds to KeyCompromised reports on the bus. */
+  public readonly compromise: CompromiseResponse;
   /** Managed secrets by credential id. */
   public readonly secrets: ReadonlyMap<string, ManagedApiKeySecret>;
   /** Managed tokens by token id. */
@@ -93,6 +103,7 @@ export class KeyrotorStack extends Stack {
       revokerHandlerEntry,
       refreshTokensHandlerEntry,
       notifyHandlerEntry,
+      compromiseHandlerEntry,
       eventBusName,
       ledgerTableName,
       terminationProtection,
@@ -149,6 +160,14 @@ export class KeyrotorStack extends Stack {
     this.events.addPublisher(this.rotationFunction);
     this.events.addPublisher(this.revocation.revoker);
 
+    this.compromise = new CompromiseResponse(this, 'CompromiseResponse', {
+      encryptionKey: key,
+      ledger: this.ledger,
+      events: this.events,
+      alarmTopic: this.alerts.topic,
+      ...(compromiseHandlerEntry === undefined ? {} : { entry: compromiseHandlerEntry }),
+    });
+
     const secrets = new Map<string, ManagedApiKeySecret>();
     for (const credential of config.credentials) {
       const managed = new ManagedApiKeySecret(this, credential.id, {
@@ -157,6 +176,7 @@ export class KeyrotorStack extends Stack {
         rotationFunction: this.rotationFunction,
       });
       this.revocation.grantRevocation(managed.secret);
+      this.compromise.grantResponse(managed.secret);
       secrets.set(credential.id, managed);
     }
     this.secrets = secrets;

@@ -27,6 +27,7 @@ describe('Contract: Lambda environments in the template satisfy the handlers\' r
   it.each([
     ['keyrotor-rotate', readRotationEnvironment],
     ['keyrotor-revoke', readLedgerEnvironment],
+    ['keyrotor-compromise', readLedgerEnvironment],
     ['keyrotor-refresh-tokens', readRefreshEnvironment],
     ['keyrotor-notify', readNotifyEnvironment],
   ] as const)('%s', (service, read) => {

@@ -111,6 +111,7 @@ export function buildKeyrotorStack(config: KeyrotorConfig = testConfig(), app: A
     revokerHandlerEntry: FIXTURE_REVOKE_HANDLER,
     refreshTokensHandlerEntry: FIXTURE_REFRESH_TOKENS_HANDLER,
     notifyHandlerEntry: FIXTURE_NOTIFY_HANDLER,
+    compromiseHandlerEntry: FIXTURE_COMPROMISE_HANDLER,
   });
 }
 
