@@ -36,7 +36,11 @@ export interface TokenRefresherProps {
   /** keyrotor's customer-managed key: the token and source secrets and the dead-letter queue use it. */
   readonly encryptionKey: kms.IKey;
 
-  /** The refresher publishes renewal failures and recoveries here; its alarms notify it too. */
+  /**
+   * The refresher's alarms (errors, dead-letter queue) notify this topic. The refresher itself
+   * does not publish to it: renewals and failed renewals are events on keyrotor's bus (grant them
+   * with `KeyrotorEvents.addPublisher`), which the notifier turns into alerts.
+   */
   readonly alertsTopic: sns.ITopic;
 
   /** The schedule group the refresher's schedule goes in (keyrotor's, shared with the revocations). */
@@ -66,8 +70,10 @@ export interface TokenRefresherProps {
  * runs the refresher every few minutes; each run lists the token secrets by tag, renews every
  * token that is due from its source secret (an OAuth client, or an Imburse tenant key) and
  * writes it to the token secret. A failed renewal never overwrites a valid token; the refresher
- * alerts through the alerts topic and records the state in the secret's
- * `keyrotor:refresh-state` tag, so it alerts once per change rather than once per run.
+ * publishes `TokenRefreshed` and `TokenRefreshFailed` on keyrotor's bus (the stack grants that
+ * with `KeyrotorEvents.addPublisher`, which also sets `KEYROTOR_EVENT_BUS`) and records the state
+ * it announced in the secret's `keyrotor:refresh-state` tag; the notifier turns the events into
+ * alerts, once per change of state rather than once per run.
  *
  * One run at a time (reserved concurrency 1), so at most one renewal per token is in flight.
  * The schedule invokes the refresher asynchronously with its own role; an invocation Scheduler
@@ -76,9 +82,9 @@ export interface TokenRefresherProps {
  *
  * Least privilege: the refresher may list secrets (names and tags only), read exactly the token
  * and source secrets passed to {@link TokenRefresher.grantRefresh}, write and tag (only
- * `keyrotor:refresh-state`) only the token secrets, publish only to the alerts topic, and use
- * the keys only through Secrets Manager, SNS and SQS. The scheduler role may invoke only the
- * refresher and send only to the queue.
+ * `keyrotor:refresh-state`) only the token secrets, and use the key only through Secrets Manager
+ * and SQS; it has no SNS permission. The scheduler role may invoke only the refresher and send
+ * only to the queue.
  */
 export class TokenRefresher extends Construct {
   /** The refresher function. */
@@ -120,7 +126,6 @@ export class TokenRefresher extends Construct {
         // One run at a time, so a token never has two renewals in flight.
         reservedConcurrentExecutions: 1,
         environment: {
-          KEYROTOR_ALERTS_TOPIC_ARN: props.alertsTopic.topicArn,
           KEYROTOR_REFRESH_RATE_MINUTES: String(settings.rateMinutes),
           KEYROTOR_RENEW_AT_FRACTION: String(settings.renewAtFraction),
           KEYROTOR_RENEW_JITTER_FRACTION: String(settings.jitterFraction),
@@ -150,7 +155,6 @@ export class TokenRefresher extends Construct {
       }),
     );
     this.refresher.allowKeyThrough(props.encryptionKey, 'secretsmanager', ['kms:Decrypt', 'kms:GenerateDataKey']);
-    this.refresher.allowPublishing(props.alertsTopic);
     Validations.of(role.node.findChild('DefaultPolicy')).acknowledge({
       id: wildcardResourceFindingId(this, '*'),
       reason:

@@ -1,9 +1,8 @@
 import * as z from 'zod';
-import { ENVIRONMENTS, PROVIDER_IDS } from './contracts';
-import { ValidationError } from './errors';
+import { ENVIRONMENTS, PROVIDER_IDS, TAG, type Environment, type ProviderId } from './contracts';
+import { SecretStateError, ValidationError } from './errors';
 import { redactText } from './redaction';
 import { describeIssues } from './secret-value';
-import { resolveSecretContext } from './secret-context';
 import type { LoggerPort } from '../ports/logger';
 import type { SecretMetadata } from '../ports/secret-store';
 
@@ -104,24 +103,78 @@ export interface EventPublisher {
 
 export const NO_EVENTS: EventPublisher = { async publish() {} };
 
+/** The secret an event is about: its name and tags (a token secret as listed, or a managed secret as described). */
+export type EventSubject = Pick<SecretMetadata, 'name' | 'tags'>;
+
+/** What a managed secret's current value says about it, for a secret whose tags do not (one a person made by hand). */
+export interface EventContextHint {
+  readonly provider?: string;
+  readonly environment?: string;
+}
+
 /**
- * Publishes an event about a managed secret. Provider and environment come from its tags (an
- * event must name them, so none is published for a secret without them). A publishing failure
- * is logged and never replaces the outcome of the work it reports.
+ * The provider and environment an event about `secret` names: from its `keyrotor:provider` and
+ * `keyrotor:environment` tags, else from `hint` (a managed secret's current value). Nothing else
+ * is needed: an event names no base URL, so token secrets (which have none) qualify too. Where the
+ * tag and the value disagree the tag wins: it is what the stack deployed, and the rotation itself
+ * refuses and reports the disagreement.
+ * @throws SecretStateError naming what is missing or unknown.
+ */
+export function eventContextOf(secret: EventSubject, hint?: EventContextHint): { provider: ProviderId; environment: Environment } {
+  const provider = secret.tags[TAG.provider] ?? hint?.provider;
+  const environment = secret.tags[TAG.environment] ?? hint?.environment;
+  const problems: string[] = [];
+  if (!PROVIDER_IDS.includes(provider as ProviderId)) {
+    problems.push(`provider: ${provider === undefined ? `missing (no ${TAG.provider} tag and no value that names it)` : `"${provider}" is not a known provider`}`);
+  }
+  if (!ENVIRONMENTS.includes(environment as Environment)) {
+    problems.push(`environment: ${environment === undefined ? `missing (no ${TAG.environment} tag and no value that names it)` : `"${environment}" must be production or sandbox`}`);
+  }
+  if (problems.length > 0) throw new SecretStateError(`no keyrotor event can name secret ${secret.name}: ${problems.join('; ')}`);
+  return { provider: provider as ProviderId, environment: environment as Environment };
+}
+
+/** The fields a caller of {@link publishSecretEvent} gives; the rest come from the secret. */
+export type SecretEventFields = Omit<EventDetail, 'version' | 'secret' | 'provider' | 'environment' | 'severity'> & { severity?: EventDetail['severity'] };
+
+/**
+ * Publishes an event about a managed secret, like {@link publishSecretEvent}, and says whether it
+ * reached the bus: a caller that records "people were told" (the refresher's state tag) records
+ * it only then, and tries again on its next run.
+ */
+export async function tryPublishSecretEvent(
+  publisher: EventPublisher,
+  logger: LoggerPort,
+  secret: EventSubject,
+  type: EventType,
+  fields: SecretEventFields,
+  hint?: EventContextHint,
+): Promise<boolean> {
+  try {
+    const context = eventContextOf(secret, hint);
+    await publisher.publish(
+      buildEvent(type, { version: DETAIL_VERSION, secret: secret.name, provider: context.provider, environment: context.environment, severity: DEFAULT_SEVERITY[type], ...fields }),
+    );
+    return true;
+  } catch (error) {
+    logger.warn('could not publish a keyrotor event', { type, secret: secret.name, errorName: error instanceof Error ? error.name : 'unknown' });
+    return false;
+  }
+}
+
+/**
+ * Publishes an event about a managed secret. Provider and environment come from its tags, or from
+ * `hint` (its current value) where a tag is missing; an event must name both, so none is published
+ * for a secret that names neither (see {@link eventContextOf}). A publishing failure is logged and
+ * never replaces the outcome of the work it reports.
  */
 export async function publishSecretEvent(
   publisher: EventPublisher,
   logger: LoggerPort,
-  metadata: SecretMetadata,
+  secret: EventSubject,
   type: EventType,
-  fields: Omit<EventDetail, 'version' | 'secret' | 'provider' | 'environment' | 'severity'> & { severity?: EventDetail['severity'] },
+  fields: SecretEventFields,
+  hint?: EventContextHint,
 ): Promise<void> {
-  try {
-    const context = resolveSecretContext(metadata, undefined);
-    await publisher.publish(
-      buildEvent(type, { version: DETAIL_VERSION, secret: metadata.name, provider: context.provider, environment: context.environment, severity: DEFAULT_SEVERITY[type], ...fields }),
-    );
-  } catch (error) {
-    logger.warn('could not publish a keyrotor event', { type, secret: metadata.name, errorName: error instanceof Error ? error.name : 'unknown' });
-  }
+  await tryPublishSecretEvent(publisher, logger, secret, type, fields, hint);
 }

@@ -1,11 +1,12 @@
 import * as z from 'zod';
 import { PROVIDER_IDS, TAG, TOKEN_GRANTS, TOKEN_TAG } from './contracts';
 import { KeyrotorError, ProviderRateLimitError, ProviderUnavailableError, ValidationError } from './errors';
+import { tryPublishSecretEvent, type EventPublisher, type SecretEventFields } from './events';
+import { fingerprintOf } from './fingerprint';
 import { registerSecret } from './redaction';
 import { describeIssues } from './secret-value';
 import type { LoggerPort } from '../ports/logger';
 import type { MetricsPort } from '../ports/metrics';
-import type { Notifier } from '../ports/notifier';
 import type { MintedToken, TokenMinter, TokenSpec } from '../ports/token-minter';
 import type { TokenSecret, TokenStore } from '../ports/token-store';
 
@@ -31,7 +32,11 @@ export const DEFAULT_REFRESH_POLICY: RefreshPolicy = { renewAtFraction: 0.75, ji
 export interface RefreshDeps {
   readonly store: TokenStore;
   readonly minter: TokenMinter;
-  readonly notifier: Notifier;
+  /**
+   * Where `TokenRefreshed` and `TokenRefreshFailed` go (keyrotor's bus). The refresher sends no
+   * alert itself: the notifier turns these events into alerts and dedupes repeated failures.
+   */
+  readonly events: EventPublisher;
   readonly metrics: MetricsPort;
   readonly logger: LoggerPort;
   readonly policy: RefreshPolicy;
@@ -141,11 +146,21 @@ function humanDuration(ms: number): string {
   return minutes >= 120 ? `${Math.round(minutes / 60)} h` : `${minutes} min`;
 }
 
+/** Bounds free text for an event field (the detail schema caps summaries at 1,000 characters). */
+function bounded(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
+/** The refresh-state tag's values: which state of a token people have been told about. */
+type RefreshState = 'ok' | 'failing' | 'expired';
+
 /**
  * One run of the token refresher: renews every token that is due, one renewal per token,
- * at most `policy.concurrency` at once. A failed renewal never overwrites a token; it alerts
- * once while the old token is still valid (saying how long it has left) and once more, as
- * CRITICAL, when it has expired; a later success says it recovered.
+ * at most `policy.concurrency` at once, and publishes what happened on keyrotor's bus:
+ * `TokenRefreshed` for each renewal, `TokenRefreshFailed` for each failed one. A failed renewal
+ * never overwrites a token. People hear of it once while the old token is still valid (WARNING,
+ * with the time it has left) and once more, as CRITICAL, when it has expired; a later success
+ * says it recovered. The `keyrotor:refresh-state` tag records the state last announced on the bus.
  */
 export async function refreshTokens(deps: RefreshDeps): Promise<RefreshReport> {
   const secrets = await deps.store.listTokenSecrets();
@@ -197,45 +212,75 @@ async function refreshOne(secret: TokenSecret, deps: RefreshDeps): Promise<Token
   deps.logger.info('token renewed', { secret: secret.name, expiresAt: minted.expiresAt, refreshAt: refreshAt.toISOString(), lifetimeLeftSeconds: Math.round(remaining) });
 
   const previousState = secret.tags[TOKEN_TAG.refreshState];
-  if (previousState !== undefined && previousState !== 'ok') {
-    await deps.store.setTag(secret.arn, TOKEN_TAG.refreshState, 'ok');
-    await deps.notifier.notify({
-      severity: 'INFO',
-      subject: `[INFO] keyrotor: token ${secret.name} renewed again`,
-      body: `The access token in ${secret.name} was renewed after earlier failures. It is valid until ${minted.expiresAt}. Nothing to do.`,
-    });
-  }
+  const recovered = previousState !== undefined && previousState !== 'ok';
+  const fields: SecretEventFields = {
+    step: 'refresh',
+    fingerprint: fingerprintOf(minted.accessToken),
+    expiresAt: minted.expiresAt,
+    ...(recovered
+      ? {
+          // TokenRefreshed is quiet at INFO; the all-clear after an alert must reach the people who got it.
+          severity: 'WARNING',
+          summary: bounded(
+            `The access token in ${secret.name} was renewed again after earlier failures (${previousState === 'expired' ? 'it had expired or was missing' : 'the old token was still valid'}); the new token is valid until ${minted.expiresAt}.`,
+            1000,
+          ),
+          done: 'Renewed the access token and wrote it to its token secret; applications reading the secret get the new token.',
+          action: `Nothing to do: this ends the earlier token renewal alerts for ${secret.name}. The refresher keeps renewing it on its own.`,
+        }
+      : { severity: 'INFO', summary: bounded(`Renewed the access token in ${secret.name}; the new token is valid until ${minted.expiresAt}.`, 1000) }),
+  };
+  const published = await tryPublishSecretEvent(deps.events, deps.logger, secret, 'TokenRefreshed', fields);
+  // Left as it is when the all-clear did not reach the bus: the next renewal announces it.
+  if (recovered && published) await deps.store.setTag(secret.arn, TOKEN_TAG.refreshState, 'ok');
   return 'renewed';
 }
 
 async function renewalFailed(secret: TokenSecret, current: TokenValue | undefined, error: unknown, deps: RefreshDeps): Promise<void> {
   const now = deps.now().getTime();
   const left = current ? Date.parse(current.expiresAt) - now : 0;
-  const state = left > 0 ? 'failing' : 'expired';
-  const reason = error instanceof KeyrotorError ? `${error.name}: ${error.message}` : errorName(error);
+  const state: RefreshState = left > 0 ? 'failing' : 'expired';
+  const reason = bounded(error instanceof KeyrotorError ? `${error.name}: ${error.message}` : errorName(error), 300);
   deps.metrics.count('TokenRenewalFailures');
   deps.logger.warn('token renewal failed; the stored token is unchanged', { secret: secret.name, state, lifetimeLeftSeconds: Math.round(Math.max(0, left) / 1000), errorName: errorName(error) });
-  if (secret.tags[TOKEN_TAG.refreshState] === state) return; // one alert per state, not one per run
-  await deps.store.setTag(secret.arn, TOKEN_TAG.refreshState, state);
+  const transition = secret.tags[TOKEN_TAG.refreshState] !== state;
+  // Every failure goes on the bus (the audit trail) when the notifier can tell it is the same
+  // failure as the last: the same severity and the old token's expiry make the same dedupe key, so
+  // people get one alert per state, not one per run. Without an old token there is no expiry to
+  // key on (the notifier would fall back to the day and remind daily), so only the change is published.
+  if (!transition && current === undefined) return;
   // Only an outage or rate limiting is the platform's passing problem; any other refusal (rejected
   // credentials, a scope the client may not have, a malformed source secret) needs a person.
   const credentialsProblem = !(error instanceof ProviderUnavailableError || error instanceof ProviderRateLimitError);
-  const next = credentialsProblem
+  const action = credentialsProblem
     ? `Check the source secret ${secretSource(secret)} and the token's settings (the OAuth client or API key may have been revoked or changed, or lack a scope) and fix them; the refresher retries every run.`
     : `keyrotor retries on every run (the platform was unavailable or rate limiting). If it persists, check the platform's status.`;
-  await deps.notifier.notify(
-    state === 'failing'
+  const fields: SecretEventFields = {
+    step: 'refresh',
+    errorName: errorName(error),
+    action,
+    ...(current ? { expiresAt: current.expiresAt, fingerprint: fingerprintOf(current.accessToken) } : {}),
+    ...(state === 'failing'
       ? {
           severity: 'WARNING',
-          subject: `[WARNING] keyrotor: token ${secret.name} could not be renewed (${humanDuration(left)} left)`,
-          body: `Renewing the access token in ${secret.name} failed (${reason}). The current token stays in place and is valid until ${current?.expiresAt} (${humanDuration(left)} left). ${next}`,
+          summary: bounded(
+            `Renewing the access token in ${secret.name} failed (${reason}). The current token stays in place and is valid until ${current?.expiresAt} (${humanDuration(left)} left).`,
+            1000,
+          ),
+          done: 'Kept the stored token (a failed renewal never overwrites it); the refresher retries on every run.',
         }
       : {
           severity: 'CRITICAL',
-          subject: `[CRITICAL] keyrotor: token ${secret.name} has expired and could not be renewed`,
-          body: `The access token in ${secret.name} ${current ? `expired at ${current.expiresAt}` : 'is missing'} and renewing it failed (${reason}). Applications reading it are failing now. ${next}`,
-        },
-  );
+          summary: bounded(
+            `The access token in ${secret.name} ${current ? `expired at ${current.expiresAt}` : 'is missing'} and renewing it failed (${reason}). Applications reading it are failing now.`,
+            1000,
+          ),
+          done: 'Kept what the token secret holds (a failed renewal never overwrites it); the refresher retries on every run.',
+        }),
+  };
+  const published = await tryPublishSecretEvent(deps.events, deps.logger, secret, 'TokenRefreshFailed', fields);
+  // Recorded only once the event is on the bus, so a lost one is published again by the next run.
+  if (transition && published) await deps.store.setTag(secret.arn, TOKEN_TAG.refreshState, state);
 }
 
 function secretSource(secret: TokenSecret): string {

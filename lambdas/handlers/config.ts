@@ -21,7 +21,8 @@ const rotationEnvironment = ledgerEnvironment.extend({
 });
 
 const refreshEnvironment = z.object({
-  KEYROTOR_ALERTS_TOPIC_ARN: z.string().startsWith('arn:'),
+  /** keyrotor's EventBridge bus: the refresher publishes TokenRefreshed / TokenRefreshFailed there. */
+  KEYROTOR_EVENT_BUS: z.string().min(1),
   KEYROTOR_REFRESH_RATE_MINUTES: z.coerce.number().int().min(1).max(60),
   KEYROTOR_RENEW_AT_FRACTION: z.coerce.number().min(0.5).max(0.95),
   KEYROTOR_RENEW_JITTER_FRACTION: z.coerce.number().min(0).max(0.2),
@@ -53,4 +54,26 @@ export function readRefreshEnvironment(env: NodeJS.ProcessEnv = process.env): z.
 export function lazily<T>(build: () => T): () => T {
   let value: T | undefined;
   return () => (value ??= build());
+}
+
+/** `14,7,3,1`: the sweep's warning thresholds in days, descending, each once. */
+const warningDaysVariable = z.string().transform((text, ctx) => {
+  const days = text.split(',').map((part) => Number(part.trim()));
+  const ascendingAt = days.findIndex((day, index) => index > 0 && day >= (days[index - 1] as number));
+  if (days.length === 0 || days.length > 10 || days.some((day) => !Number.isInteger(day) || day < 1 || day > 365) || ascendingAt !== -1) {
+    ctx.addIssue({ code: 'custom', message: 'must be 1 to 10 whole numbers of days from 1 to 365, comma-separated, in descending order (e.g. 14,7,3,1)' });
+    return z.NEVER;
+  }
+  return days;
+});
+
+const sweepEnvironment = rotationEnvironment.extend({
+  KEYROTOR_SWEEP_WARNING_DAYS: warningDaysVariable,
+  KEYROTOR_SWEEP_STUCK_AFTER_HOURS: z.coerce.number().int().min(1).max(168),
+  KEYROTOR_SWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(20),
+});
+
+/** The daily sweep's environment: the rotation function's (it starts rotations and schedules revocations) plus its own settings. */
+export function readSweepEnvironment(env: NodeJS.ProcessEnv = process.env): z.infer<typeof sweepEnvironment> {
+  return read(sweepEnvironment, env);
 }

@@ -6,15 +6,15 @@ import { parseRefreshEvent, refreshTokens, type RefreshDeps, type RefreshReport 
 import { createLogger, loggerPort } from '../adapters/logger';
 import { metricsPort } from '../adapters/powertools-metrics';
 import { SecretsManagerTokenStore } from '../adapters/secrets-manager-token-store';
-import { SnsNotifier } from '../adapters/sns-notifier';
+import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
 import { createTokenMinter } from '../providers/token-minters';
 import { lazily, readRefreshEnvironment } from './config';
 import { reportErrors } from './middleware/report-errors';
 
 /**
  * The token refresher: run by an EventBridge Scheduler schedule (every few minutes), renews
- * every access token that is due and writes it to its token secret. Reserved concurrency 1
- * keeps one run, and so one renewal per token, in flight.
+ * every access token that is due, writes it to its token secret and publishes what happened on
+ * keyrotor's bus. Reserved concurrency 1 keeps one run, and so one renewal per token, in flight.
  */
 export function createRefreshHandler(deps: RefreshDeps | (() => RefreshDeps), logger = createLogger('keyrotor-refresh-tokens'), metrics?: Metrics) {
   const resolve = typeof deps === 'function' ? deps : () => deps;
@@ -37,7 +37,8 @@ export const handler = createRefreshHandler(
       store: new SecretsManagerTokenStore(),
       // A token request is cheap to repeat; keep a run well inside the function's timeout.
       minter: createTokenMinter({ timeoutMs: 10_000, maxRetryAfterMs: 30_000 }),
-      notifier: new SnsNotifier(env.KEYROTOR_ALERTS_TOPIC_ARN),
+      // TokenRefreshed / TokenRefreshFailed; the notifier Lambda turns them into alerts.
+      events: new EventBridgePublisher(env.KEYROTOR_EVENT_BUS),
       metrics: metricsPort(metrics),
       logger: loggerPort(logger),
       policy: {

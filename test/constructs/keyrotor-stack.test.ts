@@ -60,19 +60,19 @@ describe('Construct: KeyrotorStack', () => {
       template.resourceCountIs('AWS::DynamoDB::Table', 1);
       template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
       template.resourceCountIs('AWS::Scheduler::Schedule', 0);
-      // The revocation and notifier dead-letter queues.
-      template.resourceCountIs('AWS::SQS::Queue', 2);
-      // Rotation, revoker, notifier.
-      template.resourceCountIs('AWS::Lambda::Function', 3);
+      // The revocation, notifier and compromise dead-letter queues.
+      template.resourceCountIs('AWS::SQS::Queue', 3);
+      // Rotation, revoker, notifier, compromise responder.
+      template.resourceCountIs('AWS::Lambda::Function', 4);
       template.resourceCountIs('AWS::SecretsManager::Secret', 2);
       template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
-      // Secrets Manager invoking the rotation function for each secret, and each rule invoking the notifier.
-      template.resourceCountIs('AWS::Lambda::Permission', 4);
+      // Secrets Manager invoking the rotation function for each secret, each rule invoking the notifier, the reports rule invoking the responder.
+      template.resourceCountIs('AWS::Lambda::Permission', 5);
       template.resourceCountIs('AWS::Events::EventBus', 1);
       template.resourceCountIs('AWS::Events::Archive', 1);
-      template.resourceCountIs('AWS::Events::Rule', 2);
-      // Errors of the rotation function, revoker and notifier; the two dead-letter queues.
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+      template.resourceCountIs('AWS::Events::Rule', 3);
+      // Errors of the rotation function, revoker, notifier and responder; the three dead-letter queues.
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
       template.resourceCountIs('AWS::SNS::Subscription', 2);
       expect([...stack.secrets.keys()]).toEqual(['acme-prod', 'acme-sandbox']);
     });
@@ -251,10 +251,10 @@ describe('Construct: KeyrotorStack', () => {
         'keyrotor/payments-token/token',
       ]);
       template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 3);
-      template.resourceCountIs('AWS::Lambda::Function', 4);
+      template.resourceCountIs('AWS::Lambda::Function', 5);
       template.resourceCountIs('AWS::Scheduler::Schedule', 1);
-      template.resourceCountIs('AWS::SQS::Queue', 3);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+      template.resourceCountIs('AWS::SQS::Queue', 4);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     });
 
     it('puts the refresh schedule in the keyrotor schedule group the revocations use', () => {
@@ -270,11 +270,12 @@ describe('Construct: KeyrotorStack', () => {
       });
     });
 
-    it('runs the refresher with the configured settings and the alerts topic', () => {
+    it('runs the refresher with the configured settings and keyrotor\'s bus, not the alerts topic', () => {
       // Assess
       const { Variables } = propertiesOf(template, refresher.refresher.function).Environment as { Variables: Record<string, unknown> };
+      expect(Variables.KEYROTOR_ALERTS_TOPIC_ARN).toBeUndefined();
       expect(Variables).toMatchObject({
-        KEYROTOR_ALERTS_TOPIC_ARN: stack.resolve(stack.alerts.topic.topicArn),
+        KEYROTOR_EVENT_BUS: stack.resolve(stack.events.bus.eventBusName),
         KEYROTOR_REFRESH_RATE_MINUTES: '2',
         KEYROTOR_RENEW_AT_FRACTION: '0.75',
         KEYROTOR_RENEW_JITTER_FRACTION: '0.05',
@@ -301,12 +302,15 @@ describe('Construct: KeyrotorStack', () => {
       expect(bySid('RecordRefreshState')).toEqual(tokenSecrets);
     });
 
-    it('lets the refresher publish keyrotor events on the bus too', () => {
+    it('lets the refresher publish keyrotor events on the bus only, and nothing to SNS', () => {
       // Assess
       expect(publishing(template, refresher.refresher)).toEqual({
         statements: [putEventsStatement(stack)],
         bus: stack.resolve(stack.events.bus.eventBusName),
       });
+      const statements = statementsOfRole(template, logicalIdOf(refresher.refresher.role));
+      expect(statements.filter((s) => JSON.stringify(s.Action).includes('sns:'))).toEqual([]);
+      expect(statements.filter((s) => JSON.stringify(s.Action).includes('events:')).map((s) => s.Resource)).toEqual([stack.resolve(stack.events.bus.eventBusArn)]);
     });
 
     it('routes the refresher\'s alarms to the alerts topic too', () => {
@@ -412,7 +416,7 @@ describe('Construct: KeyrotorStack', () => {
       expect(report.pluginReports.flatMap((plugin) => plugin.violations ?? [])).toEqual([]);
       const template = assembly.getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
       const functions = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(4);
+      expect(functions).toHaveLength(5);
       for (const fn of functions) {
         expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
       }

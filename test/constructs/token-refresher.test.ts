@@ -25,7 +25,6 @@ import {
   schedulerAssumeRolePolicy,
   sendToQueueStatement,
   useKeyOnlyThroughSecretsManager,
-  useKeyOnlyThroughSns,
   useKeyOnlyThroughSqs,
 } from './assertions';
 import { asArray, statementsOfRole, wildcardWriteGrants, type PolicyStatementJson } from './iam-policy-statements';
@@ -100,12 +99,11 @@ describe('Construct: TokenRefresher', () => {
       expect(fn).toMatchObject({ ...keyrotorFunctionBasics(300), ReservedConcurrentExecutions: 1 });
     });
 
-    it('gets the alerts topic, the refresh settings and the metrics namespace through the environment, and nothing else', () => {
+    it('gets the refresh settings and the metrics namespace through the environment, and nothing else (KEYROTOR_EVENT_BUS comes with KeyrotorEvents.addPublisher)', () => {
       // Assess
       expect(fn.Environment).toEqual({
         Variables: {
           ...powertoolsVariables('keyrotor-refresh-tokens'),
-          KEYROTOR_ALERTS_TOPIC_ARN: topicArn,
           KEYROTOR_REFRESH_RATE_MINUTES: '5',
           KEYROTOR_RENEW_AT_FRACTION: '0.75',
           KEYROTOR_RENEW_JITTER_FRACTION: '0.05',
@@ -134,8 +132,6 @@ describe('Construct: TokenRefresher', () => {
         ...deadLetteredFunctionStatements(stack.resolve(refresher.refresher.logGroup.logGroupArn), stack.resolve(refresher.deadLetterQueue.queueArn), keyArn),
         { Sid: 'ListTokenSecrets', Effect: 'Allow', Action: 'secretsmanager:ListSecrets', Resource: '*' },
         useKeyOnlyThroughSecretsManager(keyArn),
-        { Sid: 'PublishAlerts', Effect: 'Allow', Action: 'sns:Publish', Resource: topicArn },
-        useKeyOnlyThroughSns(keyArn),
         {
           Sid: 'ReadTokensAndSources',
           Effect: 'Allow',
@@ -173,7 +169,12 @@ describe('Construct: TokenRefresher', () => {
     it('needs no cloudwatch:PutMetricData: Powertools writes its metrics to the logs', () => {
       // Assess
       const services = new Set(statements.flatMap((s) => asArray(s.Action).map((a) => a.split(':')[0])));
-      expect([...services].sort()).toEqual(['kms', 'logs', 'secretsmanager', 'sns', 'sqs']);
+      expect([...services].sort()).toEqual(['kms', 'logs', 'secretsmanager', 'sqs']);
+    });
+
+    it('may not publish to SNS: its renewals and failures go to keyrotor\'s bus, and the notifier alerts', () => {
+      // Assess
+      expect(statements.filter((s) => JSON.stringify(s).includes('sns'))).toEqual([]);
     });
 
     it('alarms to the alerts topic on any error', () => {
@@ -321,7 +322,7 @@ describe('Construct: TokenRefresher', () => {
     });
   });
 
-  it('grants no SNS key use when the alerts topic is not encrypted', () => {
+  it('with an unencrypted alerts topic too, gets no SNS permission (the topic only receives its alarms)', () => {
     // Prepare
     const other = bareStack();
     const { key } = new EncryptionKey(other, 'EncryptionKey');
@@ -336,7 +337,7 @@ describe('Construct: TokenRefresher', () => {
 
     // Assess
     const sids = statementsOfRole(Template.fromStack(other), logicalIdOf(plain.refresher.role)).map((s) => s.Sid);
-    expect(sids).toContain('PublishAlerts');
+    expect(sids).not.toContain('PublishAlerts');
     expect(sids).not.toContain('UseKeyOnlyThroughSns');
   });
 });

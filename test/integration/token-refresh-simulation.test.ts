@@ -3,7 +3,8 @@ import { clearRegisteredSecrets } from '../../lambdas/core/redaction';
 import { createTokenMinter } from '../../lambdas/providers/token-minters';
 import { startOAuthTokenSandbox, type OAuthTokenSandbox } from '../support/sandboxes/oauth-token-sandbox';
 import { startImburseSandbox, type ImburseSandbox } from '../support/sandboxes/imburse-sandbox';
-import { CapturingMetrics, CapturingNotifier, InMemoryTokenStore } from '../support/fakes/in-memory-token-store';
+import { NotifiedEvents } from '../support/fakes/capturing-events';
+import { CapturingMetrics, InMemoryTokenStore } from '../support/fakes/in-memory-token-store';
 import { captureLogger } from '../support/fixtures';
 
 const MINUTE = 60_000;
@@ -19,6 +20,14 @@ function prng(seed: number): () => number {
   };
 }
 
+/** Per secret, what a person was alerted about: W (renewal failing), C (expired), R (renewed again). */
+function alertKinds(events: NotifiedEvents, secret: string): string {
+  return events.alerts
+    .filter((a) => a.subject.endsWith(` - ${secret}`))
+    .map((a) => (a.subject.includes('token renewed') ? 'R' : a.severity === 'WARNING' ? 'W' : 'C'))
+    .join('');
+}
+
 /**
  * Three simulated days of the refresher running every 5 minutes against real HTTP sandboxes
  * (an OAuth token endpoint and Imburse's HMAC exchange, both issuing 1-hour tokens on the
@@ -32,13 +41,17 @@ function prng(seed: number): () => number {
  * defaults (0.75, 0.05, 5 min). Riding out an outage of a whole quarter of the lifetime takes an
  * earlier renewal: with renewAtFraction 0.5 it is 17 minutes, and the second scenario runs
  * 15-minute outages.
+ *
+ * The refresher publishes events; every one goes through the real notifier with an in-memory
+ * deduper, as keyrotor's EventBridge rule delivers them, so the alerts counted are the ones a
+ * person gets.
  */
 describe('Integration: token refresher on a simulated clock (multi-day, with sandbox outages)', () => {
   let clock: number;
   let oauth: OAuthTokenSandbox;
   let imburse: ImburseSandbox;
   let store: InMemoryTokenStore;
-  let notifier: CapturingNotifier;
+  let events: NotifiedEvents;
   let deps: RefreshDeps;
   /** Until when Imburse's API is down (its sandbox has no timed outage: the platform's answers are replaced at the HTTP boundary). */
   let imburseDownUntil = 0;
@@ -57,6 +70,7 @@ describe('Integration: token refresher on a simulated clock (multi-day, with san
     store.addSecret('keyrotor/thrive-prod/token', '{"keyrotor":"awaiting-first-token"}', {
       'keyrotor:kind': 'token',
       'keyrotor:provider': 'thrive',
+      'keyrotor:environment': 'production',
       'keyrotor:token-grant': 'client-credentials',
       'keyrotor:token-source': 'keyrotor/thrive-prod/client',
       'keyrotor:token-url': oauth.tokenUrl,
@@ -66,10 +80,11 @@ describe('Integration: token refresher on a simulated clock (multi-day, with san
     store.addSecret('keyrotor/payments-token/token', undefined, {
       'keyrotor:kind': 'token',
       'keyrotor:provider': 'imburse',
+      'keyrotor:environment': 'sandbox',
       'keyrotor:token-grant': 'imburse-hmac',
       'keyrotor:token-source': 'keyrotor/payments',
     });
-    notifier = new CapturingNotifier();
+    events = new NotifiedEvents(() => new Date(clock));
     deps = {
       store,
       minter: createTokenMinter(
@@ -85,7 +100,7 @@ describe('Integration: token refresher on a simulated clock (multi-day, with san
         },
         now,
       ),
-      notifier,
+      events,
       metrics: new CapturingMetrics(),
       logger: captureLogger().logger,
       policy: DEFAULT_REFRESH_POLICY,
@@ -147,7 +162,20 @@ describe('Integration: token refresher on a simulated clock (multi-day, with san
       expect(history.length).toBeGreaterThan(DAYS * 24 * 0.9);
     }
     expect(runs).toBe((DAYS * 24 * 60) / 5);
-    expect(JSON.stringify(notifier.alerts)).not.toContain('client-secret-Qw3rTy-0987');
+    // Alerts: within the tolerance no token expires, so each outage that hit a renewal is one
+    // WARNING and one all-clear, however many runs it failed; nothing for the rest.
+    for (const secret of secrets) {
+      const mine = events.events.filter((e) => e.detail.secret === secret);
+      const episodes = mine.filter((e, i) => e.type === 'TokenRefreshFailed' && mine[i - 1]?.type !== 'TokenRefreshFailed').length;
+      const open = mine.at(-1)?.type === 'TokenRefreshFailed' ? 1 : 0;
+      expect({ secret, alerts: alertKinds(events, secret) }).toEqual({ secret, alerts: 'WR'.repeat(episodes - open) + 'W'.repeat(open) });
+      expect(mine.filter((e) => e.type === 'TokenRefreshed').length).toBe(store.writes.filter((w) => w.secret === secret).length);
+    }
+    expect(events.alerts.every((a) => a.severity === 'WARNING')).toBe(true);
+    for (const text of [JSON.stringify(events.events), JSON.stringify(events.alerts)]) {
+      expect(text).not.toContain('client-secret-Qw3rTy-0987');
+      for (const write of store.writes) expect(text).not.toContain((JSON.parse(write.value) as { accessToken: string }).accessToken);
+    }
   });
 
   it('beyond that tolerance: keeps the old token, warns with the time left, then CRITICAL when it expires, then recovers', async () => {
@@ -157,12 +185,20 @@ describe('Integration: token refresher on a simulated clock (multi-day, with san
     oauth.outage(clock + 70 * MINUTE);
     for (clock += 45 * MINUTE; clock <= Date.parse(first.expiresAt) + 5 * MINUTE; clock += DEFAULT_REFRESH_POLICY.windowMs) await refreshTokens(deps);
     expect(tokenOf('keyrotor/thrive-prod/token').accessToken).toBe(first.accessToken);
-    const thrive = notifier.alerts.filter((a) => a.subject.includes('thrive-prod'));
-    expect(thrive.map((a) => a.severity)).toEqual(['WARNING', 'CRITICAL']);
-    expect(thrive[0]?.subject).toMatch(/could not be renewed \(\d+ min left\)/);
+    // Every failed run is on the bus; a person got one WARNING and one CRITICAL
+    const failures = events.events.filter((e) => e.type === 'TokenRefreshFailed' && e.detail.secret === 'keyrotor/thrive-prod/token');
+    expect(failures.length).toBeGreaterThan(2);
+    expect(alertKinds(events, 'keyrotor/thrive-prod/token')).toBe('WC');
+    const thrive = events.alerts.filter((a) => a.subject.endsWith(' - keyrotor/thrive-prod/token'));
+    expect(thrive[0]?.body).toMatch(/valid until \S+ \(\d+ min left\)/);
+    expect(thrive[1]?.body).toContain('Applications reading it are failing now');
     clock += 10 * MINUTE;
     await refreshTokens(deps);
     expect(tokenOf('keyrotor/thrive-prod/token').accessToken).not.toBe(first.accessToken);
-    expect(notifier.alerts.filter((a) => a.subject.includes('thrive-prod')).map((a) => a.severity)).toEqual(['WARNING', 'CRITICAL', 'INFO']);
+    expect(alertKinds(events, 'keyrotor/thrive-prod/token')).toBe('WCR');
+    const all = events.alerts.filter((a) => a.subject.endsWith(' - keyrotor/thrive-prod/token'));
+    expect(all.map((a) => a.severity)).toEqual(['WARNING', 'CRITICAL', 'WARNING']);
+    expect(all[2]?.body).toContain('renewed again after earlier failures');
+    expect(alertKinds(events, 'keyrotor/payments-token/token')).toBe('');
   });
 });

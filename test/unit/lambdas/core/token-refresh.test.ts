@@ -1,9 +1,11 @@
 import * as fc from 'fast-check';
 import { DEFAULT_REFRESH_POLICY, isDue, mapWithConcurrency, refreshAtFor, refreshTokens, tokenSpecOf, type RefreshDeps } from '../../../../lambdas/core/token-refresh';
-import { ProviderAuthError, ProviderUnavailableError, ValidationError } from '../../../../lambdas/core/errors';
-import { clearRegisteredSecrets } from '../../../../lambdas/core/redaction';
+import { ProviderAuthError, ProviderRateLimitError, ProviderUnavailableError, ValidationError } from '../../../../lambdas/core/errors';
+import { fingerprintOf } from '../../../../lambdas/core/fingerprint';
+import { clearRegisteredSecrets, registerSecret } from '../../../../lambdas/core/redaction';
 import type { MintedToken, TokenMinter, TokenSpec } from '../../../../lambdas/ports/token-minter';
-import { CapturingMetrics, CapturingNotifier, InMemoryTokenStore } from '../../../support/fakes/in-memory-token-store';
+import { NotifiedEvents } from '../../../support/fakes/capturing-events';
+import { CapturingMetrics, InMemoryTokenStore } from '../../../support/fakes/in-memory-token-store';
 import { captureLogger } from '../../../support/fixtures';
 
 const HOUR = 3_600_000;
@@ -26,8 +28,10 @@ class FakeMinter implements TokenMinter {
   public constructor(private readonly now: () => number) {}
   public async mint(spec: TokenSpec, source: string): Promise<MintedToken> {
     this.calls.push(spec);
-    if (this.failure) throw this.failure;
     if (!source.includes('clientSecret')) throw new ValidationError('client secret', ['clientSecret: is missing']);
+    // As the real minter does: the client secret is registered for redaction before any request.
+    registerSecret((JSON.parse(source) as { clientSecret: string }).clientSecret);
+    if (this.failure) throw this.failure;
     this.count += 1;
     const issued = this.now();
     return { accessToken: `access-token-${this.count}-abcdefgh`, tokenType: 'Bearer', issuedAt: new Date(issued).toISOString(), expiresAt: new Date(issued + HOUR).toISOString() };
@@ -38,8 +42,9 @@ describe('Function: refreshTokens', () => {
   let clock: number;
   let store: InMemoryTokenStore;
   let minter: FakeMinter;
-  let notifier: CapturingNotifier;
+  let events: NotifiedEvents;
   let metrics: CapturingMetrics;
+  let log: ReturnType<typeof captureLogger>;
   let deps: RefreshDeps;
 
   beforeEach(() => {
@@ -48,14 +53,18 @@ describe('Function: refreshTokens', () => {
     store = new InMemoryTokenStore();
     store.now = () => clock;
     minter = new FakeMinter(() => clock);
-    notifier = new CapturingNotifier();
+    events = new NotifiedEvents(() => new Date(clock));
     metrics = new CapturingMetrics();
-    deps = { store, minter, notifier, metrics, logger: captureLogger().logger, policy: DEFAULT_REFRESH_POLICY, now: () => new Date(clock), random: () => 0.5 };
+    log = captureLogger();
+    deps = { store, minter, events, metrics, logger: log.logger, policy: DEFAULT_REFRESH_POLICY, now: () => new Date(clock), random: () => 0.5 };
     store.addSecret('keyrotor/thrive-prod/client', JSON.stringify({ clientId: 'id', clientSecret: 'client-secret-value-123' }));
     store.addSecret('keyrotor/thrive-prod/token', undefined, TOKEN_TAGS);
   });
 
   const token = () => JSON.parse(store.value('keyrotor/thrive-prod/token') as string) as { accessToken: string; expiresAt: string; refreshAt: string };
+  const refreshState = () => store.tags('keyrotor/thrive-prod/token')['keyrotor:refresh-state'];
+  /** What went on the bus: type and severity of each event. */
+  const published = () => events.events.map((e) => `${e.type}/${e.detail.severity}`);
 
   it('mints a missing token, with a refresh time between 75% and 80% of its lifetime', async () => {
     const report = await refreshTokens(deps);
@@ -63,6 +72,32 @@ describe('Function: refreshTokens', () => {
     expect(token()).toMatchObject({ accessToken: 'access-token-1-abcdefgh', tokenType: 'Bearer', expiresAt: new Date(T0 + HOUR).toISOString(), refreshAt: new Date(T0 + 0.775 * HOUR).toISOString() });
     expect(minter.calls[0]).toMatchObject({ grant: 'client-credentials', scopes: ['api/read', 'api/write'], clientAuth: 'basic', source: 'keyrotor/thrive-prod/client' });
     expect(metrics.counts.get('TokenRenewals')).toBe(1);
+  });
+
+  it('publishes TokenRefreshed at INFO for each renewal, naming provider, environment, expiry and fingerprint; nobody is alerted', async () => {
+    // Act
+    await refreshTokens(deps);
+
+    // Assess
+    expect(events.events).toEqual([
+      {
+        type: 'TokenRefreshed',
+        detail: {
+          version: '1',
+          secret: 'keyrotor/thrive-prod/token',
+          provider: 'thrive',
+          environment: 'production',
+          severity: 'INFO',
+          step: 'refresh',
+          fingerprint: fingerprintOf('access-token-1-abcdefgh'),
+          expiresAt: new Date(T0 + HOUR).toISOString(),
+          summary: `Renewed the access token in keyrotor/thrive-prod/token; the new token is valid until ${new Date(T0 + HOUR).toISOString()}.`,
+        },
+      },
+    ]);
+    expect(events.outcomes.map((o) => o.outcome)).toEqual(['no-alert']);
+    expect(events.alerts).toEqual([]);
+    expect(refreshState()).toBeUndefined();
   });
 
   it('leaves a token alone until its refresh time, then renews it once', async () => {
@@ -74,9 +109,10 @@ describe('Function: refreshTokens', () => {
     expect((await refreshTokens(deps)).fresh).toEqual(['keyrotor/thrive-prod/token']);
     expect(store.writes).toHaveLength(2);
     expect(metrics.records.at(-1)).toEqual({ name: 'TokenLifetimeLeftAtRenewal', value: 0.225 * 3600, unit: 'Seconds' });
+    expect(published()).toEqual(['TokenRefreshed/INFO', 'TokenRefreshed/INFO']);
   });
 
-  it('never overwrites a valid token when renewal fails; alerts once with the time left, then CRITICAL at expiry, then INFO on recovery', async () => {
+  it('never overwrites a valid token when renewal fails; publishes every failure, and the notifier alerts once with the time left, then CRITICAL at expiry, then on recovery', async () => {
     // Prepare
     await refreshTokens(deps);
     minter.failure = new ProviderUnavailableError('thrive', 'POST https://api.example.com/oauth2/token answered HTTP 503');
@@ -87,39 +123,187 @@ describe('Function: refreshTokens', () => {
     }
     // Assess
     expect(token().accessToken).toBe('access-token-1-abcdefgh');
-    expect(notifier.alerts).toHaveLength(1);
-    expect(notifier.alerts[0]).toMatchObject({ severity: 'WARNING', subject: '[WARNING] keyrotor: token keyrotor/thrive-prod/token could not be renewed (12 min left)' });
-    expect(notifier.alerts[0]?.body).toContain('valid until 2026-11-23T01:00:00.000Z');
-    expect(store.tags('keyrotor/thrive-prod/token')['keyrotor:refresh-state']).toBe('failing');
+    expect(published()).toEqual(['TokenRefreshed/INFO', 'TokenRefreshFailed/WARNING', 'TokenRefreshFailed/WARNING', 'TokenRefreshFailed/WARNING']);
+    expect(events.events[1]?.detail).toMatchObject({
+      step: 'refresh',
+      errorName: 'ProviderUnavailableError',
+      expiresAt: '2026-11-23T01:00:00.000Z',
+      fingerprint: fingerprintOf('access-token-1-abcdefgh'),
+      summary: expect.stringContaining('valid until 2026-11-23T01:00:00.000Z (12 min left)'),
+    });
+    expect(events.outcomes.slice(1).map((o) => o.outcome)).toEqual(['published', 'duplicate', 'duplicate']);
+    expect(events.alerts).toHaveLength(1);
+    expect(events.alerts[0]).toMatchObject({ severity: 'WARNING', subject: '[WARNING] keyrotor: token renewal failing - keyrotor/thrive-prod/token' });
+    expect(events.alerts[0]?.body).toContain('valid until 2026-11-23T01:00:00.000Z (12 min left)');
+    expect(events.alerts[0]?.body).toContain('the platform was unavailable or rate limiting');
+    expect(refreshState()).toBe('failing');
     // Act: past expiry
     clock = T0 + 1.05 * HOUR;
     await refreshTokens(deps);
     await refreshTokens(deps);
-    expect(notifier.alerts.map((a) => a.severity)).toEqual(['WARNING', 'CRITICAL']);
-    expect(notifier.alerts[1]?.body).toContain('Applications reading it are failing now');
+    expect(published().slice(4)).toEqual(['TokenRefreshFailed/CRITICAL', 'TokenRefreshFailed/CRITICAL']);
+    expect(events.alerts.map((a) => a.severity)).toEqual(['WARNING', 'CRITICAL']);
+    expect(events.alerts[1]?.body).toContain('Applications reading it are failing now');
+    expect(refreshState()).toBe('expired');
     // Act: recovery
     minter.failure = undefined;
     await refreshTokens(deps);
-    expect(notifier.alerts.map((a) => a.severity)).toEqual(['WARNING', 'CRITICAL', 'INFO']);
-    expect(store.tags('keyrotor/thrive-prod/token')['keyrotor:refresh-state']).toBe('ok');
+    expect(published().at(-1)).toBe('TokenRefreshed/WARNING');
+    expect(events.alerts.map((a) => a.subject)).toEqual([
+      '[WARNING] keyrotor: token renewal failing - keyrotor/thrive-prod/token',
+      '[CRITICAL] keyrotor: token renewal failing - keyrotor/thrive-prod/token',
+      '[WARNING] keyrotor: token renewed - keyrotor/thrive-prod/token',
+    ]);
+    expect(events.alerts[2]?.body).toContain('renewed again after earlier failures (it had expired or was missing)');
+    expect(events.alerts[2]?.body).toContain('Nothing to do');
+    expect(refreshState()).toBe('ok');
     expect(metrics.counts.get('TokenRenewalFailures')).toBe(5);
-  });
-
-  it('tells a person to fix the source secret when the credentials are rejected, and never prints a secret', async () => {
-    minter.failure = new ProviderAuthError('thrive', 'invalid_client');
+    // Act: later renewals are quiet again
+    clock = T0 + 1.05 * HOUR + 0.8 * HOUR;
     await refreshTokens(deps);
-    const alert = notifier.alerts[0];
-    expect(alert?.severity).toBe('CRITICAL'); // no token yet: nothing valid to fall back on
-    expect(alert?.body).toContain('Check the source secret keyrotor/thrive-prod/client');
-    expect(JSON.stringify(notifier.alerts)).not.toContain('client-secret-value-123');
+    expect(published().at(-1)).toBe('TokenRefreshed/INFO');
+    expect(events.alerts).toHaveLength(3);
   });
 
-  it('reports a token secret with broken tags as failed, and renews the others', async () => {
-    store.addSecret('keyrotor/broken/token', undefined, { 'keyrotor:kind': 'token', 'keyrotor:provider': 'thrive' });
+  it('alerts again for a different failure in the same state (a new error class), still not once per run', async () => {
+    // Prepare
+    await refreshTokens(deps);
+    // Act
+    for (const [at, failure] of [
+      [0.8, new ProviderUnavailableError('thrive', 'HTTP 503')],
+      [0.85, new ProviderRateLimitError('thrive', 60_000)],
+      [0.9, new ProviderRateLimitError('thrive', 60_000)],
+      [0.95, new ProviderUnavailableError('thrive', 'HTTP 503')],
+    ] as const) {
+      clock = T0 + at * HOUR;
+      minter.failure = failure;
+      await refreshTokens(deps);
+    }
+    // Assess
+    expect(events.alerts.map((a) => a.body.match(/^ *Error: +(\w+)$/m)?.[1])).toEqual(['ProviderUnavailableError', 'ProviderRateLimitError']);
+  });
+
+  it('tells a person to fix the source secret when the credentials are rejected, alerts once for a token that never existed, and never prints a secret', async () => {
+    // Prepare
+    minter.failure = new ProviderAuthError('thrive', 'invalid_client');
+    // Act
+    await refreshTokens(deps);
+    clock = T0 + 5 * 60_000;
+    await refreshTokens(deps);
+    clock = T0 + 26 * HOUR;
+    await refreshTokens(deps);
+    // Assess: no token yet, so nothing valid to fall back on; no expiry to dedupe by, so only the change is published
+    expect(published()).toEqual(['TokenRefreshFailed/CRITICAL']);
+    expect(events.events[0]?.detail.expiresAt).toBeUndefined();
+    const alert = events.alerts[0];
+    expect(events.alerts).toHaveLength(1);
+    expect(alert?.severity).toBe('CRITICAL');
+    expect(alert?.body).toContain('is missing and renewing it failed');
+    expect(alert?.body).toContain('Check the source secret keyrotor/thrive-prod/client');
+    expect(refreshState()).toBe('expired');
+    for (const text of [JSON.stringify(events.events), JSON.stringify(events.alerts), log.text()]) expect(text).not.toContain('client-secret-value-123');
+  });
+
+  it('publishes no secret value in any event, alert or log line, whatever the platform says in its error', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('invalid_client', 'client_secret=client-secret-value-123 is wrong', 'Bearer access-token-1-abcdefgh expired'), async (message) => {
+        // Prepare
+        clearRegisteredSecrets();
+        const local = new NotifiedEvents(() => new Date(clock));
+        const logs = captureLogger();
+        const run = { ...deps, events: local, logger: logs.logger };
+        clock = T0;
+        store.addSecret('keyrotor/thrive-prod/token', undefined, TOKEN_TAGS);
+        minter.failure = undefined;
+        await refreshTokens(run);
+        // Act
+        clock = T0 + 0.8 * HOUR;
+        minter.failure = new ProviderAuthError('thrive', message);
+        await refreshTokens(run);
+        // Assess
+        expect(local.alerts).toHaveLength(1);
+        for (const text of [JSON.stringify(local.events), JSON.stringify(local.alerts), logs.text()]) {
+          expect(text).not.toContain('client-secret-value-123');
+          expect(text).not.toContain('access-token-1-abcdefgh');
+        }
+      }),
+      { numRuns: 10 },
+    );
+  });
+
+  it('keeps one alert per state end to end for any sequence of platform outages (one error class)', async () => {
+    await fc.assert(
+      // Stretches of runs with the platform up or down, long enough for a token to expire
+      fc.asyncProperty(fc.array(fc.record({ up: fc.boolean(), runs: fc.integer({ min: 1, max: 24 }) }), { minLength: 1, maxLength: 12 }), async (stretches) => {
+        // Prepare
+        clearRegisteredSecrets();
+        const local = new NotifiedEvents(() => new Date(clock));
+        const run = { ...deps, events: local };
+        clock = T0;
+        store.addSecret('keyrotor/thrive-prod/token', undefined, TOKEN_TAGS);
+        const before = store.writes.length;
+        // Act: a run every 5 minutes
+        for (const { up, runs } of stretches) {
+          minter.failure = up ? undefined : new ProviderUnavailableError('thrive', 'HTTP 503');
+          for (let i = 0; i < runs; i += 1) {
+            await refreshTokens(run);
+            clock += DEFAULT_REFRESH_POLICY.windowMs;
+          }
+        }
+        // Assess: alerts follow the states (WARNING, then CRITICAL, then the all-clear), never a repeat of the same one
+        const kinds = local.alerts.map((a) => (a.subject.includes('renewed') ? 'R' : a.severity === 'WARNING' ? 'W' : 'C')).join('');
+        expect(kinds).toMatch(/^((WC?|C)R)*(WC?|C)?$/);
+        // Every failed renewal is on the bus (it always had a token after the first success, or it is the first change)
+        const failedRuns = local.events.filter((e) => e.type === 'TokenRefreshFailed').length;
+        expect(failedRuns).toBeGreaterThanOrEqual(local.alerts.filter((a) => !a.subject.includes('renewed')).length);
+        // Only successful renewals write the secret
+        expect(store.writes.length - before).toBe(local.events.filter((e) => e.type === 'TokenRefreshed').length);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('publishes a failure that did not reach the bus again on the next run, and records the state only once it did', async () => {
+    // Prepare
+    await refreshTokens(deps);
+    minter.failure = new ProviderUnavailableError('thrive', 'HTTP 503');
+    events.failing = true;
+    // Act: EventBridge is down during the first failing run
+    clock = T0 + 0.8 * HOUR;
+    await refreshTokens(deps);
+    // Assess
+    expect(refreshState()).toBeUndefined();
+    expect(log.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: 'could not publish a keyrotor event' }));
+    expect(events.alerts).toEqual([]);
+    // Act: it is back
+    events.failing = false;
+    clock = T0 + 0.85 * HOUR;
+    await refreshTokens(deps);
+    // Assess
+    expect(refreshState()).toBe('failing');
+    expect(events.alerts.map((a) => a.severity)).toEqual(['WARNING']);
+  });
+
+  it('reports a token secret with broken tags as failed, says which, and renews the others', async () => {
+    store.addSecret('keyrotor/broken/token', undefined, { 'keyrotor:kind': 'token', 'keyrotor:provider': 'thrive', 'keyrotor:environment': 'sandbox' });
     const report = await refreshTokens(deps);
     expect(report.renewed).toEqual(['keyrotor/thrive-prod/token']);
     expect(report.failed).toEqual([{ secret: 'keyrotor/broken/token', errorName: 'RenewalFailed' }]);
-    expect(notifier.alerts[0]?.body).toMatch(/keyrotor:token-grant: must be one of/);
+    expect(events.alerts).toHaveLength(1);
+    expect(events.alerts[0]?.body).toMatch(/keyrotor:token-grant: must be one of/);
+  });
+
+  it('cannot name a token secret without a keyrotor:environment tag in an event: logs it and tries again on the next run', async () => {
+    // Prepare: a token secret tagged by hand, without its environment
+    const { 'keyrotor:environment': _environment, ...tags } = TOKEN_TAGS;
+    store.addSecret('keyrotor/thrive-prod/token', undefined, tags);
+    minter.failure = new ProviderAuthError('thrive', 'invalid_client');
+    // Act
+    await refreshTokens(deps);
+    // Assess
+    expect(events.events).toEqual([]);
+    expect(log.lines).toContainEqual({ level: 'warn', message: 'could not publish a keyrotor event', attributes: { type: 'TokenRefreshFailed', secret: 'keyrotor/thrive-prod/token', errorName: 'SecretStateError' } });
+    expect(refreshState()).toBeUndefined();
   });
 
   it('keeps the old token when storing the new one fails', async () => {
