@@ -172,6 +172,43 @@ export interface EventsConfig {
 /** The event bus settings when config leaves them out. */
 export const DEFAULT_EVENTS: EventsConfig = { archiveRetentionDays: DEFAULT_ARCHIVE_RETENTION_DAYS };
 
+/** Daily sweep settings: when it runs, when it warns, when a rotation counts as stuck, how many secrets at once. */
+export const DEFAULT_SWEEP_SCHEDULE = 'cron(0 6 * * ? *)';
+export const DEFAULT_SWEEP_WARNING_DAYS: readonly number[] = [14, 7, 3, 1];
+export const MIN_WARNING_DAY = 1;
+export const MAX_WARNING_DAY = 365;
+export const MAX_WARNING_THRESHOLDS = 10;
+export const MIN_STUCK_AFTER_HOURS = 1;
+export const MAX_STUCK_AFTER_HOURS = 168;
+export const DEFAULT_STUCK_AFTER_HOURS = 24;
+export const MIN_SWEEP_CONCURRENCY = 1;
+export const MAX_SWEEP_CONCURRENCY = 20;
+export const DEFAULT_SWEEP_CONCURRENCY = 4;
+
+/** The daily sweep's settings, with defaults applied. */
+export interface SweepConfig {
+  /**
+   * When the sweep runs, an EventBridge Scheduler expression evaluated in UTC: `cron(…)`, or
+   * `rate(…)` from 1 hour to 1 day. It must run at least daily: the missed-sweep alarm expects a
+   * completed sweep every day.
+   */
+  readonly scheduleExpression: string;
+  /** Days before a due rotation or a declared expiry at which people are warned, descending (each 1–365, at most 10). */
+  readonly warningDays: readonly number[];
+  /** Hours after which a pending rotation (a dangling AWSPENDING) counts as stuck (1–168). */
+  readonly stuckAfterHours: number;
+  /** Secrets checked at once (1–20). */
+  readonly concurrency: number;
+}
+
+/** The sweep's settings when config leaves them out. */
+export const DEFAULT_SWEEP: SweepConfig = {
+  scheduleExpression: DEFAULT_SWEEP_SCHEDULE,
+  warningDays: DEFAULT_SWEEP_WARNING_DAYS,
+  stuckAfterHours: DEFAULT_STUCK_AFTER_HOURS,
+  concurrency: DEFAULT_SWEEP_CONCURRENCY,
+};
+
 /** The validated configuration the CDK app is built from. */
 export interface KeyrotorConfig {
   readonly alerts: {
@@ -197,6 +234,8 @@ export interface KeyrotorConfig {
   readonly tokens: readonly TokenConfig[];
   readonly tokenRefresh: TokenRefreshConfig;
   readonly events: EventsConfig;
+  /** The daily sweep's settings, field by field with defaults applied. */
+  readonly sweep: SweepConfig;
 }
 
 const ROTATION_INTERVAL_MESSAGE = `must be a whole number of days from ${MIN_ROTATION_INTERVAL_DAYS} to ${MAX_ROTATION_INTERVAL_DAYS} (the Secrets Manager limit)`;
@@ -396,6 +435,52 @@ const eventsSchema = z.strictObject({
   archiveRetentionDays: archiveRetentionDaysSchema.optional(),
 });
 
+const SCHEDULER_RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const SCHEDULER_CRON = /^cron\(\S+( \S+){5}\)$/;
+const RATE_UNIT_MINUTES: Readonly<Record<string, number>> = { minute: 1, minutes: 1, hour: 60, hours: 60, day: 1440, days: 1440 };
+
+/** Why `value` cannot be the sweep's schedule, or `undefined` when it can. */
+function sweepScheduleProblem(value: string): string | undefined {
+  const rate = SCHEDULER_RATE.exec(value);
+  if (rate) {
+    const [, count = '0', unit = ''] = rate;
+    const amount = Number(count);
+    if ((amount === 1) !== !unit.endsWith('s')) return `must say "${amount} ${amount === 1 ? unit.replace(/s$/, '') : `${unit.replace(/s$/, '')}s`}" (EventBridge Scheduler refuses "${amount} ${unit}")`;
+    const minutes = amount * (RATE_UNIT_MINUTES[unit] ?? 0);
+    if (minutes < 60 || minutes > 1440) {
+      return 'a rate must be from 1 hour to 1 day: the missed-sweep alarm expects a completed sweep every day, and sweeping more often than hourly spends the platforms\' rate limits for nothing';
+    }
+    return undefined;
+  }
+  if (SCHEDULER_CRON.test(value)) return undefined;
+  return 'must be an EventBridge Scheduler expression, "cron(minutes hours day-of-month month day-of-week year)" in UTC or "rate(N hours)", e.g. "cron(0 6 * * ? *)" (06:00 UTC daily)';
+}
+
+const WARNING_DAY_MESSAGE = `must be a whole number of days from ${MIN_WARNING_DAY} to ${MAX_WARNING_DAY}`;
+
+const sweepSchema = z.strictObject({
+  scheduleExpression: checkedString(sweepScheduleProblem).optional(),
+  warningDays: z
+    .array(wholeNumberSchema(MIN_WARNING_DAY, MAX_WARNING_DAY, WARNING_DAY_MESSAGE))
+    .min(1, { error: 'must list at least one day (leave the field out for the default 14, 7, 3, 1)' })
+    .max(MAX_WARNING_THRESHOLDS, { error: `must list at most ${MAX_WARNING_THRESHOLDS} days` })
+    .superRefine((days, ctx) => {
+      days.forEach((day, index) => {
+        const before = days[index - 1];
+        if (before !== undefined && day >= before) {
+          ctx.addIssue({ code: 'custom', path: [index], message: `must be smaller than the day before it (${before}): list the days in descending order, each once` });
+        }
+      });
+    })
+    .optional(),
+  stuckAfterHours: wholeNumberSchema(
+    MIN_STUCK_AFTER_HOURS,
+    MAX_STUCK_AFTER_HOURS,
+    `must be a whole number of hours from ${MIN_STUCK_AFTER_HOURS} to ${MAX_STUCK_AFTER_HOURS} (after which a pending rotation counts as stuck)`,
+  ).optional(),
+  concurrency: wholeNumberSchema(MIN_SWEEP_CONCURRENCY, MAX_SWEEP_CONCURRENCY, `must be a whole number from ${MIN_SWEEP_CONCURRENCY} to ${MAX_SWEEP_CONCURRENCY} (secrets checked at once)`).optional(),
+});
+
 const configSchema = z.strictObject({
   alerts: z
     .strictObject({
@@ -418,6 +503,7 @@ const configSchema = z.strictObject({
   tokens: z.array(tokenSchema).optional(),
   tokenRefresh: tokenRefreshSchema.optional(),
   events: eventsSchema.optional(),
+  sweep: sweepSchema.optional(),
 });
 
 type ParsedConfig = z.output<typeof configSchema>;
@@ -715,6 +801,12 @@ function resolveDefaults(parsed: ParsedConfig): KeyrotorConfig {
       concurrency: parsed.tokenRefresh?.concurrency ?? DEFAULT_TOKEN_REFRESH.concurrency,
     },
     events: { archiveRetentionDays: parsed.events?.archiveRetentionDays ?? DEFAULT_EVENTS.archiveRetentionDays },
+    sweep: {
+      scheduleExpression: parsed.sweep?.scheduleExpression ?? DEFAULT_SWEEP.scheduleExpression,
+      warningDays: parsed.sweep?.warningDays ?? DEFAULT_SWEEP.warningDays,
+      stuckAfterHours: parsed.sweep?.stuckAfterHours ?? DEFAULT_SWEEP.stuckAfterHours,
+      concurrency: parsed.sweep?.concurrency ?? DEFAULT_SWEEP.concurrency,
+    },
   };
 }
 
@@ -747,6 +839,16 @@ export function parseConfig(input: unknown, source = 'keyrotor config'): Keyroto
 export function tokenRefreshProblems(settings: TokenRefreshConfig): string[] {
   const result = z.strictObject({ tokenRefresh: tokenRefreshSchema }).safeParse({ tokenRefresh: settings }, { error: genericMessages });
   return [...(result.success ? [] : formatIssues(result.error.issues)), ...renewalWindowProblems({ tokenRefresh: settings })];
+}
+
+/**
+ * Why `settings` are not valid daily sweep settings, by the config file's own rules, each problem
+ * naming its field (`sweep.warningDays[2]: …`); empty when they are valid. For constructs that
+ * take the settings from a caller rather than from {@link parseConfig}.
+ */
+export function sweepProblems(settings: SweepConfig): string[] {
+  const result = z.strictObject({ sweep: sweepSchema }).safeParse({ sweep: settings }, { error: genericMessages });
+  return result.success ? [] : formatIssues(result.error.issues);
 }
 
 /**

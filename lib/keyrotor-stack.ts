@@ -4,6 +4,7 @@ import { AlertNotifier } from './alert-notifier';
 import { AlertsTopic } from './alerts-topic';
 import { CompromiseResponse } from './compromise-response';
 import type { KeyrotorConfig } from './config';
+import { DailySweep } from './daily-sweep';
 import { DeferredRevocation } from './deferred-revocation';
 import { EncryptionKey } from './encryption-key';
 import { KeyrotorEvents } from './keyrotor-events';
@@ -49,6 +50,12 @@ export interface KeyrotorStackProps extends StackProps {
   readonly compromiseHandlerEntry?: string;
 
   /**
+   * The daily sweep's handler file; tests point this at a fixture.
+   * @default SWEEP_HANDLER_ENTRY (`lambdas/handlers/sweep.ts`)
+   */
+  readonly sweepHandlerEntry?: string;
+
+  /**
    * The custom event bus's name (unique per account and region).
    * @default DEFAULT_EVENT_BUS_NAME (`keyrotor`)
    */
@@ -73,8 +80,9 @@ export interface KeyrotorStackProps extends StackProps {
  * the bus for KeyCompromised reports), the deferred revocation
  * (schedule group, revoker, dead-letter queue), the rotation function, one rotated secret per
  * configured credential, one token secret (and OAuth client secret) per configured token and —
- * when there is at least one token — the token refresher and its schedule. The rotation
- * function, the revoker and the refresher publish keyrotor events on the bus.
+ * when there is at least one token — the token refresher and its schedule; and always the daily
+ * sweep and its schedule. The rotation function, the revoker, the refresher and the sweep publish
+ * keyrotor events on the bus.
  *
  * A credential's or token's construct id is its config id (unique across both), so its secrets
  * keep their logical ids (and are not replaced) as long as the id does not change.
@@ -95,6 +103,8 @@ export class KeyrotorStack extends Stack {
   public readonly tokens: ReadonlyMap<string, ManagedToken>;
   /** The token refresher; only when at least one token is configured. */
   public readonly tokenRefresher?: TokenRefresher;
+  /** The daily sweep of the managed API-key secrets (warnings, health checks, repairs). */
+  public readonly sweep: DailySweep;
 
   public constructor(scope: Construct, id: string, props: KeyrotorStackProps) {
     const {
@@ -104,6 +114,7 @@ export class KeyrotorStack extends Stack {
       refreshTokensHandlerEntry,
       notifyHandlerEntry,
       compromiseHandlerEntry,
+      sweepHandlerEntry,
       eventBusName,
       ledgerTableName,
       terminationProtection,
@@ -168,6 +179,19 @@ export class KeyrotorStack extends Stack {
       ...(compromiseHandlerEntry === undefined ? {} : { entry: compromiseHandlerEntry }),
     });
 
+    this.sweep = new DailySweep(this, 'DailySweep', {
+      encryptionKey: key,
+      alertsTopic: this.alerts.topic,
+      scheduleGroup: this.revocation.scheduleGroup,
+      ledger: this.ledger,
+      revocation: this.revocation,
+      rotationFunction: this.rotationFunction,
+      gracePeriodHours: config.defaults.gracePeriodHours,
+      settings: config.sweep,
+      ...(sweepHandlerEntry === undefined ? {} : { entry: sweepHandlerEntry }),
+    });
+    this.events.addPublisher(this.sweep.function);
+
     const secrets = new Map<string, ManagedApiKeySecret>();
     for (const credential of config.credentials) {
       const managed = new ManagedApiKeySecret(this, credential.id, {
@@ -177,6 +201,7 @@ export class KeyrotorStack extends Stack {
       });
       this.revocation.grantRevocation(managed.secret);
       this.compromise.grantResponse(managed.secret);
+      this.sweep.grantSweep(managed.secret);
       secrets.set(credential.id, managed);
     }
     this.secrets = secrets;

@@ -6,5 +6,11 @@ export function metricsPort(metrics: Metrics): MetricsPort {
   return {
     count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
     record: (name, value, unit) => metrics.addMetric(name, MetricUnit[unit], value),
+    recordWithDimensions: (name, value, dimensions) => {
+      // A single metric keeps the function's default dimensions (service) and is flushed at once.
+      const single = metrics.singleMetric();
+      for (const [dimension, dimensionValue] of Object.entries(dimensions)) single.addDimension(dimension, dimensionValue);
+      single.addMetric(name, MetricUnit.NoUnit, value);
+    },
   };
 }

@@ -44,8 +44,12 @@ const envelopeSchema = z.looseObject({
 });
 export type EventBridgeEnvelope = z.infer<typeof envelopeSchema>;
 
-/** keyrotor events whose alert is sent once per failure, not once per retry. */
-export const DEDUPED_EVENT_TYPES: readonly EventType[] = ['RotationFailed', 'TokenRefreshFailed', 'ManualActionRequired'];
+/**
+ * keyrotor events whose alert is sent once per failure, not once per retry. `KeyExpiringSoon`
+ * too: the daily sweep repeats a warning while its threshold stays crossed (step `warn-7d`,
+ * the deadline in `rotation` or `expiresAt`), and people hear of each threshold once.
+ */
+export const DEDUPED_EVENT_TYPES: readonly EventType[] = ['RotationFailed', 'TokenRefreshFailed', 'ManualActionRequired', 'KeyExpiringSoon'];
 
 /** The dedupe kind of a Secrets Manager event, e.g. `aws.secretsmanager/RotationFailed`. */
 function secretsManagerKind(eventName: string): string {

@@ -1,5 +1,5 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { readLedgerEnvironment, readRefreshEnvironment, readRotationEnvironment } from '../../lambdas/handlers/config';
+import { readLedgerEnvironment, readRefreshEnvironment, readRotationEnvironment, readSweepEnvironment } from '../../lambdas/handlers/config';
 import { readNotifyEnvironment } from '../../lambdas/handlers/notify';
 import { buildKeyrotorStack, tokenTestConfig } from './test-stack';
 
@@ -30,6 +30,7 @@ describe('Contract: Lambda environments in the template satisfy the handlers\' r
     ['keyrotor-compromise', readLedgerEnvironment],
     ['keyrotor-refresh-tokens', readRefreshEnvironment],
     ['keyrotor-notify', readNotifyEnvironment],
+    ['keyrotor-sweep', readSweepEnvironment],
   ] as const)('%s', (service, read) => {
     expect(() => read(environmentOf(service))).not.toThrow();
   });

@@ -59,11 +59,12 @@ describe('Construct: KeyrotorStack', () => {
       template.resourceCountIs('AWS::SNS::Topic', 1);
       template.resourceCountIs('AWS::DynamoDB::Table', 1);
       template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
-      template.resourceCountIs('AWS::Scheduler::Schedule', 0);
-      // The revocation, notifier and compromise dead-letter queues.
-      template.resourceCountIs('AWS::SQS::Queue', 3);
-      // Rotation, revoker, notifier, compromise responder.
-      template.resourceCountIs('AWS::Lambda::Function', 4);
+      // The daily sweep's.
+      template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+      // The revocation, notifier, compromise and sweep dead-letter queues.
+      template.resourceCountIs('AWS::SQS::Queue', 4);
+      // Rotation, revoker, notifier, compromise responder, daily sweep.
+      template.resourceCountIs('AWS::Lambda::Function', 5);
       template.resourceCountIs('AWS::SecretsManager::Secret', 2);
       template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
       // Secrets Manager invoking the rotation function for each secret, each rule invoking the notifier, the reports rule invoking the responder.
@@ -71,8 +72,8 @@ describe('Construct: KeyrotorStack', () => {
       template.resourceCountIs('AWS::Events::EventBus', 1);
       template.resourceCountIs('AWS::Events::Archive', 1);
       template.resourceCountIs('AWS::Events::Rule', 3);
-      // Errors of the rotation function, revoker, notifier and responder; the three dead-letter queues.
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+      // Errors of the rotation function, revoker, notifier, responder and sweep; the four dead-letter queues; the missed sweep.
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
       template.resourceCountIs('AWS::SNS::Subscription', 2);
       expect([...stack.secrets.keys()]).toEqual(['acme-prod', 'acme-sandbox']);
     });
@@ -189,6 +190,22 @@ describe('Construct: KeyrotorStack', () => {
       expect(wildcardWriteGrants(template)).toEqual([]);
     });
 
+    it('runs the daily sweep over every managed secret: granted each one, publishing keyrotor events, alarming to the alerts topic', () => {
+      // Assess
+      const statements = (propertiesOf(template, stack.sweep.function.role.node.findChild('DefaultPolicy')).PolicyDocument as { Statement: { Sid?: string; Resource?: unknown }[] }).Statement;
+      expect(statements.find((s) => s.Sid === 'SweepManagedSecrets')?.Resource).toEqual(secretArns);
+      expect(statements.find((s) => s.Sid === 'RecordRevocationConfirmed')?.Resource).toEqual(secretArns);
+      expect(statements.find((s) => s.Sid === 'InvokeRotationFunctionForRotateSecret')?.Resource).toEqual(stack.resolve(stack.rotationFunction.function.functionArn));
+      expect(statements.find((s) => s.Sid === 'PublishKeyrotorEvents')).toEqual(putEventsStatement(stack));
+      const { Variables } = propertiesOf(template, stack.sweep.function.function).Environment as { Variables: Record<string, unknown> };
+      expect(Variables).toMatchObject({ KEYROTOR_EVENT_BUS: stack.resolve(stack.events.bus.eventBusName), KEYROTOR_GRACE_PERIOD_HOURS: '48' });
+      expect(propertiesOf(template, stack.sweep.schedule)).toMatchObject({ GroupName: stack.resolve(stack.revocation.scheduleGroup.ref), ScheduleExpression: 'cron(0 6 * * ? *)' });
+      const topicRef = stack.resolve(stack.alerts.topic.topicArn);
+      for (const alarm of [stack.sweep.function.errorsAlarm, stack.sweep.deadLetterAlarm, stack.sweep.missedSweepAlarm]) {
+        expect(propertiesOf(template, alarm).AlarmActions).toEqual([topicRef]);
+      }
+    });
+
     it('outputs each secret ARN, the topic ARN, the event bus name and the ledger table name', () => {
       // Assess
       const outputs = template.findOutputs('*');
@@ -208,17 +225,21 @@ describe('Construct: KeyrotorStack', () => {
       // Assess
       expect(stack.tokens.size).toBe(0);
       expect(stack.tokenRefresher).toBeUndefined();
-      template.resourceCountIs('AWS::Scheduler::Schedule', 0);
-      expect(JSON.stringify(template.toJSON())).not.toMatch(/ListSecrets|refresh-tokens|\/token"/);
+      // The only schedule is the daily sweep's, and only the sweep lists secrets.
+      expect(Object.values(template.findResources('AWS::Scheduler::Schedule')).map((schedule) => (schedule as { Properties: { Name: string } }).Properties.Name)).toEqual(['daily-sweep']);
+      expect(JSON.stringify(template.toJSON())).not.toMatch(/refresh-tokens|\/token"/);
+      expect(JSON.stringify(template.toJSON()).match(/secretsmanager:ListSecrets"/g)).toHaveLength(1);
     });
 
-    it('raises no cdk-nag AwsSolutions findings, with one acknowledgement: the revoke-* schedule wildcard', () => {
+    it('raises no cdk-nag AwsSolutions findings; acknowledges the revoke-* schedule wildcard (rotation function, sweep) and the sweep\'s ListSecrets "*"', () => {
       // Act
       const findings = awsSolutionsFindings(stack);
 
       // Assess
       expect(findings).toEqual([]);
       expect(acknowledgements(stack).flatMap((entry) => Object.keys(entry))).toEqual([
+        expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:scheduler:eu-west-1:111111111111:schedule\/keyrotor\/revoke-\*\]$/),
+        expect.stringMatching(/AwsSolutions-IAM5\[Resource::\*\]$/),
         expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:scheduler:eu-west-1:111111111111:schedule\/keyrotor\/revoke-\*\]$/),
       ]);
     });
@@ -251,10 +272,10 @@ describe('Construct: KeyrotorStack', () => {
         'keyrotor/payments-token/token',
       ]);
       template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 3);
-      template.resourceCountIs('AWS::Lambda::Function', 5);
-      template.resourceCountIs('AWS::Scheduler::Schedule', 1);
-      template.resourceCountIs('AWS::SQS::Queue', 4);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+      template.resourceCountIs('AWS::Lambda::Function', 6);
+      template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+      template.resourceCountIs('AWS::SQS::Queue', 5);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
     });
 
     it('puts the refresh schedule in the keyrotor schedule group the revocations use', () => {
@@ -342,6 +363,9 @@ describe('Construct: KeyrotorStack', () => {
       expect(acknowledged.filter((id) => id.endsWith('AwsSolutions-SMG4'))).toHaveLength(5);
       expect(acknowledged.filter((id) => !id.endsWith('AwsSolutions-SMG4'))).toEqual([
         expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:scheduler:eu-west-1:111111111111:schedule\/keyrotor\/revoke-\*\]$/),
+        // The daily sweep's ListSecrets and revoke-*, then the refresher's ListSecrets.
+        expect.stringMatching(/AwsSolutions-IAM5\[Resource::\*\]$/),
+        expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:scheduler:eu-west-1:111111111111:schedule\/keyrotor\/revoke-\*\]$/),
         expect.stringMatching(/AwsSolutions-IAM5\[Resource::\*\]$/),
       ]);
     });
@@ -392,6 +416,8 @@ describe('Construct: KeyrotorStack', () => {
     expect(findings).toEqual([]);
     expect(acknowledgements(stack).flatMap((entry) => Object.keys(entry))).toEqual([
       expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule\/keyrotor\/revoke-\*\]$/),
+      expect.stringMatching(/AwsSolutions-IAM5\[Resource::\*\]$/),
+      expect.stringMatching(/AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule\/keyrotor\/revoke-\*\]$/),
     ]);
   });
 
@@ -416,7 +442,7 @@ describe('Construct: KeyrotorStack', () => {
       expect(report.pluginReports.flatMap((plugin) => plugin.violations ?? [])).toEqual([]);
       const template = assembly.getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
       const functions = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-      expect(functions).toHaveLength(5);
+      expect(functions).toHaveLength(6);
       for (const fn of functions) {
         expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
       }
@@ -433,7 +459,7 @@ describe('Construct: KeyrotorStack', () => {
         'keyrotor/payments-sandbox-token/token',
       ]);
       const schedules = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Scheduler::Schedule');
-      expect(schedules.map((schedule) => schedule.Properties.ScheduleExpression)).toEqual(['rate(5 minutes)']);
+      expect(schedules.map((schedule) => schedule.Properties.ScheduleExpression)).toEqual(['cron(0 6 * * ? *)', 'rate(5 minutes)']);
       const archives = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Events::Archive');
       expect(archives.map((archive) => archive.Properties.RetentionDays)).toEqual([365]);
     });

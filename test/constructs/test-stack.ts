@@ -25,6 +25,9 @@ export const FIXTURE_NOTIFY_HANDLER = path.join(__dirname, 'fixtures', 'notify-h
 /** The compromise responder's stand-in; see fixtures/compromise-handler.ts. */
 export const FIXTURE_COMPROMISE_HANDLER = path.join(__dirname, 'fixtures', 'compromise-handler.ts');
 
+/** The daily sweep's stand-in; see fixtures/sweep-handler.ts. */
+export const FIXTURE_SWEEP_HANDLER = path.join(__dirname, 'fixtures', 'sweep-handler.ts');
+
 /** A concrete environment makes region-dependent values (kms:ViaService) plain strings. */
 export const TEST_ENV = { account: '111111111111', region: 'eu-west-1' } as const satisfies StackProps['env'];
 
@@ -112,6 +115,7 @@ export function buildKeyrotorStack(config: KeyrotorConfig = testConfig(), app: A
     refreshTokensHandlerEntry: FIXTURE_REFRESH_TOKENS_HANDLER,
     notifyHandlerEntry: FIXTURE_NOTIFY_HANDLER,
     compromiseHandlerEntry: FIXTURE_COMPROMISE_HANDLER,
+    sweepHandlerEntry: FIXTURE_SWEEP_HANDLER,
   });
 }
 

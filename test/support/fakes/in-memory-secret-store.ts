@@ -22,6 +22,8 @@ export class FakeAwsError extends Error {
 interface Version {
   value?: string;
   stages: Set<string>;
+  /** ListSecretVersionIds' CreatedDate (on the store's clock). */
+  createdAt?: Date;
 }
 
 interface Secret {
@@ -30,6 +32,12 @@ interface Secret {
   rotationEnabled: boolean;
   versions: Map<string, Version>;
   tags: Record<string, string>;
+  /** ListSecrets' CreatedDate, LastRotatedDate and NextRotationDate, on the store's clock. */
+  createdAt?: Date;
+  lastRotatedDate?: Date;
+  nextRotationDate?: Date;
+  /** A native rotation schedule of `rate(N days)`: a successful rotation sets NextRotationDate N days on. */
+  rotationIntervalDays?: number;
 }
 
 export type RotationFunction = (event: { SecretId: string; ClientRequestToken: string; Step: 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret' }) => Promise<unknown>;
@@ -48,13 +56,56 @@ export class InMemorySecretStore implements SecretStore {
   public readonly rotationFailures: unknown[] = [];
   /** Inject a failure into the next call of an operation. */
   public readonly failNext = new Map<string, Error>();
+  /** The service's clock: creation and rotation dates (simulated time in tests). */
+  public clock: () => Date = () => new Date();
 
-  public create(name: string, options: { value?: string; tags?: Record<string, string>; rotationEnabled?: boolean } = {}): string {
+  public create(name: string, options: { value?: string; tags?: Record<string, string>; rotationEnabled?: boolean; rotationIntervalDays?: number } = {}): string {
     const arn = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}-AbCdEf`;
     const versions = new Map<string, Version>();
-    if (options.value !== undefined) versions.set(randomUUID(), { value: options.value, stages: new Set(['AWSCURRENT']) });
-    this.#secrets.set(arn, { arn, name, rotationEnabled: options.rotationEnabled ?? true, versions, tags: options.tags ?? {} });
+    const createdAt = this.clock();
+    if (options.value !== undefined) versions.set(randomUUID(), { value: options.value, stages: new Set(['AWSCURRENT']), createdAt });
+    const interval = options.rotationIntervalDays;
+    this.#secrets.set(arn, {
+      arn,
+      name,
+      rotationEnabled: options.rotationEnabled ?? true,
+      versions,
+      tags: options.tags ?? {},
+      createdAt,
+      ...(interval === undefined ? {} : { rotationIntervalDays: interval, nextRotationDate: new Date(createdAt.getTime() + interval * 86_400_000) }),
+    });
     return arn;
+  }
+
+  /** Test helper: every secret as ListSecrets shows it (stages, dates, tags; no values), without recording a call. */
+  public listing(): { arn: string; name: string; rotationEnabled: boolean; versionIdsToStages: Record<string, string[]>; tags: Record<string, string>; createdDate?: Date; lastRotatedDate?: Date; nextRotationDate?: Date }[] {
+    return [...this.#secrets.values()].map((secret) => ({
+      arn: secret.arn,
+      name: secret.name,
+      rotationEnabled: secret.rotationEnabled,
+      versionIdsToStages: this.stagesOf(secret.arn),
+      tags: { ...secret.tags },
+      ...(secret.createdAt ? { createdDate: secret.createdAt } : {}),
+      ...(secret.lastRotatedDate ? { lastRotatedDate: secret.lastRotatedDate } : {}),
+      ...(secret.nextRotationDate ? { nextRotationDate: secret.nextRotationDate } : {}),
+    }));
+  }
+
+  /** Test helper: versions as ListSecretVersionIds shows them. */
+  public versionsOf(secretId: string): { versionId: string; stages: string[]; createdDate?: Date }[] {
+    return [...this.#secret(secretId).versions].map(([versionId, v]) => ({ versionId, stages: [...v.stages].sort(), ...(v.createdAt ? { createdDate: v.createdAt } : {}) }));
+  }
+
+  /** Test helper: sets the rotation dates the service would report. */
+  public setRotationDates(secretId: string, dates: { lastRotatedDate?: Date; nextRotationDate?: Date }): void {
+    Object.assign(this.#secret(secretId), dates);
+  }
+
+  /** Test helper: back-dates (or dates) a version's creation. */
+  public setVersionCreated(secretId: string, versionId: string, createdAt: Date): void {
+    const version = this.#secret(secretId).versions.get(versionId);
+    if (!version) throw new Error(`no version ${versionId}`);
+    version.createdAt = createdAt;
   }
 
   /** Test helper: stages as DescribeSecret shows them. */
@@ -122,7 +173,7 @@ export class InMemorySecretStore implements SecretStore {
       throw new FakeAwsError('ResourceExistsException', 'A resource with the ID you requested already exists.');
     }
     if (existing) existing.value = value;
-    else secret.versions.set(versionId, { value, stages: new Set() });
+    else secret.versions.set(versionId, { value, stages: new Set(), createdAt: this.clock() });
     this.#moveLabel(secret, 'AWSPENDING', versionId);
   }
 
@@ -166,7 +217,7 @@ export class InMemorySecretStore implements SecretStore {
       throw new FakeAwsError('InvalidRequestException', 'A previous rotation isn’t complete. That rotation will be reattempted.');
     }
     if (!secret.versions.has(token)) {
-      secret.versions.set(token, { stages: new Set() });
+      secret.versions.set(token, { stages: new Set(), createdAt: this.clock() });
       this.#moveLabel(secret, 'AWSPENDING', token);
     }
     await this.runRotation(secret.arn, token);
@@ -181,8 +232,12 @@ export class InMemorySecretStore implements SecretStore {
         await fn({ SecretId: secretId, ClientRequestToken: token, Step });
       }
       // After a successful rotation AWSPENDING is either on the AWSCURRENT version or on none.
-      const version = this.#secret(secretId).versions.get(token);
+      const secret = this.#secret(secretId);
+      const version = secret.versions.get(token);
       if (version?.stages.has('AWSCURRENT')) version.stages.delete('AWSPENDING');
+      // The service records the rotation and schedules the next one from it.
+      secret.lastRotatedDate = this.clock();
+      if (secret.rotationIntervalDays !== undefined) secret.nextRotationDate = new Date(secret.lastRotatedDate.getTime() + secret.rotationIntervalDays * 86_400_000);
     } catch (error) {
       this.rotationFailures.push(error);
     }
@@ -192,7 +247,7 @@ export class InMemorySecretStore implements SecretStore {
   public openPendingVersion(secretId: string): string {
     const token = randomUUID();
     const secret = this.#secret(secretId);
-    secret.versions.set(token, { stages: new Set() });
+    secret.versions.set(token, { stages: new Set(), createdAt: this.clock() });
     this.#moveLabel(secret, 'AWSPENDING', token);
     return token;
   }
