@@ -5,7 +5,7 @@ import type { CredentialConfig } from '../../lib/config';
 import { EncryptionKey } from '../../lib/encryption-key';
 import { BOOTSTRAP_SECRET_KEY, BOOTSTRAP_SECRET_MARKER, ManagedApiKeySecret, rotationRate } from '../../lib/managed-api-key-secret';
 import { RotationFunction } from '../../lib/rotation-function';
-import { awsSolutionsFindings, bareStack, FIXTURE_ROTATION_HANDLER, rotationDependencies } from './test-stack';
+import { awsSolutionsFindings, bareStack, FIXTURE_ROTATION_HANDLER, logicalIdOf, rotationDependencies } from './test-stack';
 
 const PRODUCTION: CredentialConfig = {
   id: 'acme-prod',
@@ -57,6 +57,13 @@ describe('Construct: ManagedApiKeySecret', () => {
       Name: 'keyrotor/acme-prod',
       KmsKeyId: keyArn,
     });
+  });
+
+  it('keeps the logical ids that deployed stacks already have, so CloudFormation never replaces a secret', () => {
+    // Assess (ids synthesized for keyrotor/acme-prod before ManagedApiKeySecret delegated to ManagedApiKey)
+    expect(logicalIdOf(managed.secret)).toBe('acmeprodSecretEA944C5E');
+    expect(logicalIdOf(managed.invokePermission)).toBe('acmeprodRotationInvokePermissionC084FF6C');
+    expect(logicalIdOf(managed.rotationSchedule)).toBe('acmeprodRotationSchedule234DB623');
   });
 
   it('retains the secret when it leaves the stack', () => {
