@@ -1,7 +1,4 @@
-import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ENVIRONMENTS, PROVIDER_IDS, STAGE, type Environment, type ProviderId } from '../../lambdas/core/contracts';
 import { baseUrlProblem, normaliseBaseUrl } from '../../lambdas/core/base-url';
 import { KeyrotorError, ProviderAuthError, ValidationError } from '../../lambdas/core/errors';
@@ -11,58 +8,24 @@ import { resolveSecretContext } from '../../lambdas/core/secret-context';
 import { credentialStrings, describeIssues, secretValueSchema, tryParseSecretValue, type ManagedSecretValue } from '../../lambdas/core/secret-value';
 import { submitKey, submitWithAdminToken } from '../../lambdas/core/submit';
 import { respondToCompromise } from '../../lambdas/core/compromise';
-import type { EventPublisher } from '../../lambdas/core/events';
-import { EventBridgePublisher } from '../../lambdas/adapters/eventbridge-publisher';
-import { assertFitsSecret, DEFAULT_PROPAGATION, verifyWithPropagation, type PropagationPolicy } from '../../lambdas/core/verification';
-import { SecretsManagerStore } from '../../lambdas/adapters/secrets-manager-store';
-import { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Ledger } from '../../lambdas/ports/ledger';
+import { assertFitsSecret, verifyWithPropagation } from '../../lambdas/core/verification';
 import { SILENT_LOGGER } from '../../lambdas/ports/logger';
-import type { SecretStore } from '../../lambdas/ports/secret-store';
-import { createProviderRegistry, type ProviderRegistry } from '../../lambdas/providers/registry';
 import { EXIT, readSecretInput, UsageError, type CliIo } from './io';
+import { rotateCommand, ROTATE_USAGE, statusCommand, STATUS_USAGE, EXIT_ATTENTION } from './operate';
+import { awsOptions, DEFAULT_CLI_DEPS, DEFAULT_EVENT_BUS, ledgerFor, parse, printer, type CliDeps } from './shared';
 
-/** What commands are built from; tests replace parts of it. */
-export interface CliDeps {
-  readonly store: (aws: { region?: string; profile?: string }) => SecretStore;
-  readonly ledger: (aws: { region?: string; profile?: string; tableName: string }) => Ledger;
-  /** Where `compromised` publishes its outcome (keyrotor's bus). */
-  readonly events: (aws: { region?: string; profile?: string; busName: string }) => EventPublisher;
-  readonly providers: ProviderRegistry;
-  readonly propagation: PropagationPolicy;
-  readonly now: () => Date;
-}
-
-export const DEFAULT_CLI_DEPS: CliDeps = {
-  store: ({ region, profile }) => new SecretsManagerStore(new SecretsManagerClient({ ...(region ? { region } : {}), ...(profile ? { profile } : {}) })),
-  ledger: ({ region, profile, tableName }) =>
-    new DynamoDbLedger(tableName, new DynamoDBClient({ ...(region ? { region } : {}), ...(profile ? { profile } : {}) })),
-  events: ({ region, profile, busName }) => new EventBridgePublisher(busName, new EventBridgeClient({ ...(region ? { region } : {}), ...(profile ? { profile } : {}) })),
-  providers: createProviderRegistry(),
-  propagation: DEFAULT_PROPAGATION,
-  now: () => new Date(),
-};
-
-/** The ledger table `cdk deploy` creates; `--ledger-table` or KEYROTOR_LEDGER_TABLE override it. */
-export const DEFAULT_LEDGER_TABLE = 'keyrotor-ledger';
-
-/** keyrotor's bus as `cdk deploy` creates it; `--event-bus` or KEYROTOR_EVENT_BUS override it. */
-export const DEFAULT_EVENT_BUS = 'keyrotor';
-
-const GLOBAL_OPTIONS = {
-  json: { type: 'boolean' },
-  'ledger-table': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  region: { type: 'string' },
-  profile: { type: 'string' },
-} as const;
+export { DEFAULT_CLI_DEPS, DEFAULT_EVENT_BUS, DEFAULT_LEDGER_TABLE, type CliDeps } from './shared';
 
 export const MAIN_USAGE = `keyrotor — operate keyrotor-managed credentials
 
 Usage: npx keyrotor <command> [options]
 
 Commands:
+  status               every managed key: fingerprint, age, next rotation, expiry, last
+                       outcome, what needs attention (exit ${EXIT_ATTENTION} when something does)
+  rotate <secret-id>   start a rotation now
+  rotate --all [--provider P] [--environment E] [--rate N] [--dry-run] [--yes]
+                       start rotations of many secrets, paced under Secrets Manager's quotas
   submit <secret-id>   hand over a key a person created in the platform's admin panel
                        (--expires-at DATE for Thinkific; --admin-token for Thrive)
   history <secret-id>  what keyrotor did to a secret, from the ledger
@@ -81,7 +44,7 @@ Global options:
   -h, --help           show help (also: npx keyrotor <command> --help)
 
 Secrets are read only from stdin or a hidden prompt, never from arguments.
-Exit status: 0 success, 1 failure (reason on stderr), 2 usage error.`;
+Exit status: 0 success, 1 failure (reason on stderr), 2 usage error, 3 (status) something needs attention.`;
 
 const SUBMIT_USAGE = `Usage: npx keyrotor submit <secret-id> [--expires-at DATE] [--json] [--region R] [--profile P]
        npx keyrotor submit <secret-id> --admin-token --correlation-id ID   (Thrive)
@@ -140,15 +103,6 @@ The first form checks the secret's AWSCURRENT key live. The second checks a cred
 on stdin (a raw key, or the JSON the secret would hold) without touching AWS.
 Providers: ${PROVIDER_IDS.join(', ')}. Exit 0 = valid, 1 = not (with the reason).`;
 
-type Printer = { result(human: string, json: Record<string, unknown>): void };
-
-function printer(io: CliIo, json: boolean): Printer {
-  return {
-    result(human, data) {
-      io.stdout.write(json ? `${JSON.stringify(data)}\n` : `${human}\n`);
-    },
-  };
-}
 
 /** Runs the CLI; returns the exit status. Never throws. */
 export async function main(argv: readonly string[], io: CliIo, deps: CliDeps = DEFAULT_CLI_DEPS): Promise<number> {
@@ -169,6 +123,10 @@ export async function main(argv: readonly string[], io: CliIo, deps: CliDeps = D
         return await historyCommand(rest, io, deps);
       case 'compromised':
         return await compromisedCommand(rest, io, deps);
+      case 'status':
+        return await statusCommand(rest, io, deps);
+      case 'rotate':
+        return await rotateCommand(rest, io, deps);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
@@ -182,7 +140,7 @@ function report(error: unknown, io: CliIo, command: string | undefined): number 
   // (Duck-typed: Node's own errors need not share this realm's Error, e.g. under jest.)
   const parseArgsError = typeof error === 'object' && error !== null && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
   if (error instanceof UsageError || parseArgsError) {
-    const usage: Record<string, string> = { submit: SUBMIT_USAGE, verify: VERIFY_USAGE, history: HISTORY_USAGE, compromised: COMPROMISED_USAGE };
+    const usage: Record<string, string> = { submit: SUBMIT_USAGE, verify: VERIFY_USAGE, history: HISTORY_USAGE, compromised: COMPROMISED_USAGE, status: STATUS_USAGE, rotate: ROTATE_USAGE };
     io.stderr.write(`keyrotor: ${redactText((error as Error).message)}\n${usage[command ?? ''] ?? 'Run npx keyrotor --help for usage.'}\n`);
     return EXIT.usage;
   }
@@ -193,22 +151,6 @@ function report(error: unknown, io: CliIo, command: string | undefined): number 
   return EXIT.failed;
 }
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
-type ParsedValues = Record<string, string | boolean | undefined>;
-
-function parse(args: readonly string[], extra: OptionSpec = {}): { values: ParsedValues; positionals: string[] } {
-  const { values, positionals } = parseArgs({ args: [...args], options: { ...GLOBAL_OPTIONS, ...extra }, allowPositionals: true, strict: true });
-  return { values: values as ParsedValues, positionals };
-}
-
-function awsOptions(values: ParsedValues): { region?: string; profile?: string } {
-  return { region: values.region as string | undefined, profile: values.profile as string | undefined };
-}
-
-function ledgerFor(values: ParsedValues, io: CliIo, deps: CliDeps): Ledger {
-  const tableName = (values['ledger-table'] as string | undefined) ?? io.env.KEYROTOR_LEDGER_TABLE ?? DEFAULT_LEDGER_TABLE;
-  return deps.ledger({ ...awsOptions(values), tableName });
-}
 
 async function submitCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
   const { values, positionals } = parse(args, {

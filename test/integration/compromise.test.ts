@@ -1,3 +1,4 @@
+import { SecretsManagerInventory } from '../../lambdas/adapters/secrets-manager-inventory';
 import { randomUUID } from 'node:crypto';
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -140,7 +141,7 @@ describeWithMoto('Integration: compromise response (moto_server + platform sandb
       JSON.stringify({ provider: 'thought-industries', environment: 'production', baseUrl: ti.baseUrl, apiKey: leaked }),
       tiTags('production', ti.baseUrl),
     );
-    const deps: CliDeps = { store: () => service, ledger: () => ledger, events: () => events, providers: providers(), propagation: { attempts: 3, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() };
+    const deps: CliDeps = { store: () => service, ledger: () => ledger, inventory: () => new SecretsManagerInventory(sm), events: () => events, providers: providers(), propagation: { attempts: 3, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() };
     // Act 1: the report
     const reported = await runCli(['compromised', arn, '--reason', 'laptop stolen', '--json'], '', deps);
     // Assess 1: nothing at the platform (it has no revocation API), the mark is set, the steps are printed

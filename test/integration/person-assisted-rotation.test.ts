@@ -1,3 +1,4 @@
+import { SecretsManagerInventory } from '../../lambdas/adapters/secrets-manager-inventory';
 import { NO_EVENTS } from '../../lambdas/core/events';
 import { randomUUID } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -60,7 +61,7 @@ describeWithMoto('Integration: person-assisted rotations (Thrive admin token, Th
   });
   afterEach(() => jest.restoreAllMocks());
 
-  const cliDeps = (): CliDeps => ({ store: () => service, ledger: () => ledger, events: () => NO_EVENTS, providers: providers(), propagation: { attempts: 2, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() });
+  const cliDeps = (): CliDeps => ({ store: () => service, ledger: () => ledger, inventory: () => new SecretsManagerInventory(sm), events: () => NO_EVENTS, providers: providers(), propagation: { attempts: 2, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() });
   const current = async (arn: string) =>
     JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: arn, VersionStage: 'AWSCURRENT' }))).SecretString as string) as Record<string, string>;
 

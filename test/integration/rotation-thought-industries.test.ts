@@ -1,3 +1,4 @@
+import { SecretsManagerInventory } from '../../lambdas/adapters/secrets-manager-inventory';
 import { NO_EVENTS } from '../../lambdas/core/events';
 import { randomUUID } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
@@ -76,7 +77,7 @@ describeWithMoto('Integration: Thought Industries rotation (moto_server + platfo
   }
 
   async function submit(key: string): Promise<{ status: number; stdout: string; stderr: string }> {
-    const deps: CliDeps = { store: () => service, ledger: () => ledger, events: () => NO_EVENTS, providers: providers(), propagation: { attempts: 2, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() };
+    const deps: CliDeps = { store: () => service, ledger: () => ledger, inventory: () => new SecretsManagerInventory(client), events: () => NO_EVENTS, providers: providers(), propagation: { attempts: 2, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() };
     const { status, out, err } = await runCli(['submit', secretArn, '--json'], `${key}
 `, deps);
     return { status, stdout: out, stderr: err };
@@ -102,7 +103,7 @@ describeWithMoto('Integration: Thought Industries rotation (moto_server + platfo
     // The ledger (DynamoDB) tells the story, and `keyrotor history` reads it
     const token = (JSON.parse(result.stdout) as { token: string }).token;
     expect((await ledger.history(secretArn)).map((e) => `${e.token === token ? 'T' : '?'}:${e.state}`)).toEqual(['T:stored-pending', 'T:tested', 'T:promoted']);
-    const history = await runCli(['history', secretArn], '', { store: () => service, ledger: () => ledger, events: () => NO_EVENTS, providers: providers(), propagation: { attempts: 1, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() });
+    const history = await runCli(['history', secretArn], '', { store: () => service, ledger: () => ledger, inventory: () => new SecretsManagerInventory(client), events: () => NO_EVENTS, providers: providers(), propagation: { attempts: 1, initialDelayMs: 1, sleep: async () => undefined }, now: () => new Date() });
     expect(history.status).toBe(0);
     expect(history.out).toContain('promoted');
     expect(history.out).not.toContain(newKey);

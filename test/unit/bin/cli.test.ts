@@ -6,6 +6,7 @@ import { createProviderRegistry } from '../../../lambdas/providers/registry';
 import { InMemorySecretStore } from '../../support/fakes/in-memory-secret-store';
 import { InMemoryLedger } from '../../support/fakes/in-memory-ledger';
 import { CapturingEvents } from '../../support/fakes/capturing-events';
+import { InMemorySecretInventory } from '../../support/fakes/in-memory-secret-inventory';
 import { stubThoughtIndustries, type StubbedPlatform } from '../../support/fakes/platform-fetch';
 import { BASE_URL, NO_WAIT, TI_LIVE_NEW, TI_LIVE_OLD, TI_TEST_KEY, tiTags, tiValue } from '../../support/fixtures';
 
@@ -21,7 +22,7 @@ describe('CLI: keyrotor', () => {
     store = new InMemorySecretStore();
     store.create('keyrotor/acme-prod', { value: tiValue(TI_LIVE_OLD), tags: tiTags() });
     ledger = new InMemoryLedger();
-    deps = { store: () => store, ledger: () => ledger, events: () => NO_EVENTS, providers: createProviderRegistry({ fetch: platform.fetch, sleep: async () => undefined }), propagation: NO_WAIT, now: () => new Date() };
+    deps = { store: () => store, inventory: () => new InMemorySecretInventory(store), ledger: () => ledger, events: () => NO_EVENTS, providers: createProviderRegistry({ fetch: platform.fetch, sleep: async () => undefined }), propagation: NO_WAIT, now: () => new Date() };
   });
 
   const run = (argv: string[], stdinText = '') => runCli(argv, stdinText, deps);
@@ -187,6 +188,57 @@ describe('CLI: keyrotor', () => {
       const result = await run(['compromised', 'keyrotor/acme-prod', '--fingerprint', '…zzzz#00000000']);
       expect(result.status).toBe(1);
       expect(result.err).toMatch(/^keyrotor: SecretStateError: keyrotor\/acme-prod has no key …zzzz#00000000: its AWSCURRENT key is …/);
+    });
+  });
+
+  describe('Command: status', () => {
+    it('prints a table and the reasons for attention, exits 3 when something needs a person, and never colours a pipe', async () => {
+      store.create('keyrotor/new-prod', { value: '{"keyrotor":"awaiting-first-key","bootstrap":"x"}', tags: tiTags() });
+      const result = await run(['status']);
+      expect(result.status).toBe(3);
+      expect(result.out.split('\n')[0]).toMatch(/^secret\s+provider\s+env\s+fingerprint\s+age\s+next rotation\s+expires\s+last outcome\s+state$/);
+      expect(result.out).toMatch(/keyrotor\/acme-prod\s+thought-industries\s+prod\s+…0001#[0-9a-f]{8}\s+\d+d\s+-\s+-\s+-\s+ok/);
+      expect(result.out).toMatch(/1 of 2 need attention:\n {2}! keyrotor\/new-prod: awaits its first key \(npx keyrotor submit\)/);
+      expect(result.out).not.toContain('\u001b[');
+      expect(result.out).not.toContain(TI_LIVE_OLD);
+    });
+
+    it('answers --json with every row and exits 0 when all is well', async () => {
+      const result = await run(['status', '--json']);
+      expect(result.status).toBe(0);
+      expect(JSON.parse(result.out)).toEqual({ needsAttention: 0, secrets: [expect.objectContaining({ secret: 'keyrotor/acme-prod', provider: 'thought-industries', attention: [] })] });
+    });
+  });
+
+  describe('Command: rotate', () => {
+    beforeEach(() => {
+      store.rotationFunction = async () => undefined;
+    });
+
+    it('starts a rotation of one secret and says a person must hand over the key for a person-made platform', async () => {
+      const result = await run(['rotate', 'keyrotor/acme-prod', '--json']);
+      expect(result.status).toBe(0);
+      expect(JSON.parse(result.out)).toMatchObject({ ok: true, command: 'rotate', secret: 'keyrotor/acme-prod', waitsForPerson: true, token: expect.any(String) });
+      expect(store.calls.filter((c) => c.op === 'RotateSecret')).toHaveLength(1);
+    });
+
+    it('rotates a fleet only with --yes when not on a terminal, paced, and lists what needs a person', async () => {
+      const imburse = (i: number) =>
+        store.create(`keyrotor/imb-${i}`, {
+          value: JSON.stringify({ provider: 'imburse', environment: 'sandbox', baseUrl: 'https://sandbox-api.imburse.net', tenantId: 't', publicKey: `p${i}`, privateKey: `k${i}` }),
+          tags: { 'keyrotor:provider': 'imburse', 'keyrotor:environment': 'sandbox', 'keyrotor:kind': 'api-key', 'keyrotor:base-url': 'https://sandbox-api.imburse.net' },
+        });
+      imburse(1);
+      imburse(2);
+      expect(await run(['rotate', '--all'])).toMatchObject({ status: 2, err: expect.stringContaining('add --yes to confirm') });
+      expect(await run(['rotate', 'keyrotor/imb-1', '--provider', 'imburse'])).toMatchObject({ status: 2, err: expect.stringContaining('go with --all') });
+      expect((await run(['rotate', '--all', '--rate', '60', '--yes'])).err).toContain('--rate must be a number above 0 and at most 25');
+      const dry = await run(['rotate', '--all', '--provider', 'imburse', '--dry-run']);
+      expect(dry.out).toBe('would start a rotation of 2 secrets (imburse), at 15/s:\n  keyrotor/imb-1\n  keyrotor/imb-2\n');
+      const result = await run(['rotate', '--all', '--yes']);
+      expect(result.status).toBe(0);
+      expect(result.out).toMatch(/^started 2, already rotating 0, need a person 1, failed 0 \(\d+\.\d s\)\n {2}needs a person: keyrotor\/acme-prod/);
+      expect(result.err.trim().split('\n')).toEqual(expect.arrayContaining([expect.stringMatching(/^\[\d\/3\] keyrotor\/imb-1: started$/)]));
     });
   });
 });
