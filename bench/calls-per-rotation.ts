@@ -1,11 +1,19 @@
 /**
  * Counts the Secrets Manager and platform calls of one full Thought Industries rotation
- * (keyrotor submit + the four steps), next to the flow of AWS's rotation template measured
- * the same way in this run. Prints figures; asserts nothing. Run: npx tsx bench/calls-per-rotation.ts
+ * (keyrotor submit + the four steps) and of one fully automatic rotation, next to the flow of
+ * AWS's rotation template measured the same way in this run. Each keyrotor flow is counted as the
+ * deployed rotation Lambda runs it (VersionCachingStore; the four steps on one warm container, as
+ * Secrets Manager normally invokes them) and with no memory between steps (each step on a cold
+ * container). Prints figures; asserts nothing. Run: npx tsx bench/calls-per-rotation.ts
  */
+
+/** The rotation Lambda's store: warm (versions remembered across steps) or cold (nothing remembered). */
+const lambdaStore = (inner: InMemorySecretStore, warm: boolean): SecretStore => (warm ? new VersionCachingStore(inner) : inner);
 import { runRotationStep } from '../lambdas/core/rotation';
 import { submitKey } from '../lambdas/core/submit';
 import { revokeOldKey } from '../lambdas/core/revocation';
+import { VersionCachingStore } from '../lambdas/adapters/version-cache';
+import type { SecretStore } from '../lambdas/ports/secret-store';
 import { FakeApiPlatform } from '../test/support/fakes/fake-api-provider';
 import { createProviderRegistry } from '../lambdas/providers/registry';
 import { SILENT_LOGGER } from '../lambdas/ports/logger';
@@ -19,24 +27,24 @@ function tally(ops: string[]): string {
   return [...counts].map(([op, n]) => `${op}×${n}`).join(', ');
 }
 
-async function keyrotorRotation() {
+async function keyrotorRotation(warm: boolean) {
   const store = new InMemorySecretStore();
   const platform = stubThoughtIndustries([TI_LIVE_OLD, TI_LIVE_NEW]);
-  const deps = { store, providers: createProviderRegistry({ fetch: platform.fetch }), logger: SILENT_LOGGER, propagation: NO_WAIT, now: () => new Date(), ...rotationFakes() };
+  const deps = { store: lambdaStore(store, warm), providers: createProviderRegistry({ fetch: platform.fetch }), logger: SILENT_LOGGER, propagation: NO_WAIT, now: () => new Date(), ...rotationFakes() };
   store.rotationFunction = (event) => runRotationStep(event, deps);
   const arn = store.create('keyrotor/bench', { value: tiValue(TI_LIVE_OLD), tags: tiTags() });
-  await submitKey(arn, TI_LIVE_NEW, deps);
+  await submitKey(arn, TI_LIVE_NEW, { ...deps, store });
   if (store.rotationFailures.length > 0) throw new Error('rotation failed');
   const rotateAt = store.calls.findIndex((c) => c.op === 'RotateSecret');
   return { cli: store.calls.slice(0, rotateAt + 1).map((c) => c.op), lambda: store.calls.slice(rotateAt + 1).map((c) => c.op), platform: platform.calls.length };
 }
 
 /** A fully automatic rotation (API-issued keys, fake platform) including the deferred revocation. */
-async function automaticRotation() {
+async function automaticRotation(warm: boolean) {
   const store = new InMemorySecretStore();
   const platform = new FakeApiPlatform();
   const fakes = rotationFakes();
-  const deps = { store, providers: platform.registry(), logger: SILENT_LOGGER, propagation: NO_WAIT, now: () => new Date(), ...fakes };
+  const deps = { store: lambdaStore(store, warm), providers: platform.registry(), logger: SILENT_LOGGER, propagation: NO_WAIT, now: () => new Date(), ...fakes };
   store.rotationFunction = (event) => runRotationStep(event, deps);
   const key = platform.addKey();
   const arn = store.create('keyrotor/bench-auto', {
@@ -47,7 +55,7 @@ async function automaticRotation() {
   if (store.rotationFailures.length > 0) throw new Error('rotation failed');
   const lambda = store.calls.map((c) => c.op);
   const revokerFrom = store.calls.length;
-  for (const request of fakes.revocations.due(new Date(Date.now() + 48 * 3_600_000))) await revokeOldKey(request, deps);
+  for (const request of fakes.revocations.due(new Date(Date.now() + 48 * 3_600_000))) await revokeOldKey(request, { ...deps, store });
   return { lambda, revoker: store.calls.slice(revokerFrom).map((c) => c.op), platform: [...platform.calls], ledger: fakes.ledger.events.length };
 }
 
@@ -75,21 +83,22 @@ async function awsTemplateRotation() {
 }
 
 async function main() {
-  const ours = await keyrotorRotation();
   const template = await awsTemplateRotation();
-  const lambdaTotal = ours.lambda.length;
-  console.log('Calls per rotation (one Thought Industries key, submit + four steps)');
-  console.log(`  keyrotor rotation Lambda : ${lambdaTotal} Secrets Manager calls (${tally(ours.lambda)})`);
-  console.log(`  keyrotor submit (CLI)    : ${ours.cli.length} Secrets Manager calls (${tally(ours.cli)})`);
-  console.log(`  platform calls           : ${ours.platform} (1 at submit, 1 in testSecret)`);
-  console.log(`  AWS rotation template    : ${template.length} Secrets Manager calls (${tally(template)})`);
-  console.log(`  ratio Lambda/template    : ${(lambdaTotal / template.length).toFixed(2)}`);
-  const auto = await automaticRotation();
-  console.log('Calls per rotation (one API-issued key: Imburse-shaped fake platform, no person)');
-  console.log(`  rotation Lambda          : ${auto.lambda.length} Secrets Manager calls (${tally(auto.lambda)})`);
-  console.log(`  revoker (after grace)    : ${auto.revoker.length} Secrets Manager calls (${tally(auto.revoker)})`);
-  console.log(`  platform calls           : ${auto.platform.length} (${tally(auto.platform)})`);
-  console.log(`  ledger writes            : ${auto.ledger}`);
+  console.log(`AWS rotation template (Lambda): ${template.length} Secrets Manager calls (${tally(template)})`);
+  for (const warm of [true, false]) {
+    const label = warm ? 'warm: the four steps on one container (as deployed)' : 'cold: every step on a new container';
+    const ours = await keyrotorRotation(warm);
+    const auto = await automaticRotation(warm);
+    console.log(`\n${label}`);
+    console.log('  Thought Industries (person-made key: submit + four steps)');
+    console.log(`    rotation Lambda   : ${ours.lambda.length} Secrets Manager calls (${tally(ours.lambda)}); ratio to the template ${(ours.lambda.length / template.length).toFixed(2)}`);
+    console.log(`    keyrotor submit   : ${ours.cli.length} Secrets Manager calls (${tally(ours.cli)})`);
+    console.log(`    platform calls    : ${ours.platform} (1 at submit, 1 in testSecret)`);
+    console.log('  Imburse-shaped (API-issued key, no person)');
+    console.log(`    rotation Lambda   : ${auto.lambda.length} Secrets Manager calls (${tally(auto.lambda)}); ratio to the template ${(auto.lambda.length / template.length).toFixed(2)}`);
+    console.log(`    revoker (after grace): ${auto.revoker.length} Secrets Manager calls (${tally(auto.revoker)})`);
+    console.log(`    platform calls    : ${auto.platform.length} (${tally(auto.platform)}); ledger writes ${auto.ledger}`);
+  }
 }
 
 void main();

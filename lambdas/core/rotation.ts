@@ -81,6 +81,12 @@ export function keyIdOf(provider: Provider, value: ManagedSecretValue): string |
  */
 export async function runRotationStep(event: RotationEvent, deps: RotationDeps): Promise<StepOutcome> {
   const { SecretId: secretId, ClientRequestToken: token, Step: step } = event;
+  if (step === 'setSecret') {
+    // The platform issued the key (or a person did); there is nothing to set on its side, and a
+    // step that changes nothing needs no guard: it makes no call at all.
+    deps.logger.info('setSecret: nothing to set for a platform-issued key', { secret: secretId, token });
+    return 'nothing-to-set';
+  }
   const metadata = await deps.store.describe(secretId);
   if (!metadata.rotationEnabled) {
     throw new SecretStateError(`secret ${metadata.name} does not have rotation enabled; enable it (cdk deploy) before rotating`);
@@ -101,10 +107,6 @@ export async function runRotationStep(event: RotationEvent, deps: RotationDeps):
     switch (step) {
       case 'createSecret':
         return await createSecret(metadata, token, deps);
-      case 'setSecret':
-        // The platform issued the key; there is nothing to set on its side.
-        deps.logger.info('setSecret: nothing to set for a platform-issued key', { secret: metadata.name, token });
-        return 'nothing-to-set';
       case 'testSecret':
         return await testSecret(metadata, token, deps);
       case 'finishSecret':
@@ -141,8 +143,18 @@ async function emitFailure(metadata: SecretMetadata, token: string, step: Rotati
   });
 }
 
+/**
+ * The AWSCURRENT value, read by the version id DescribeSecret just named: a version's value never
+ * changes, so a store that remembers versions (VersionCachingStore) answers the later steps of
+ * the same rotation from memory.
+ */
+function readCurrentRaw(metadata: SecretMetadata, deps: RotationDeps): Promise<string | undefined> {
+  const versionId = versionWithStage(metadata, STAGE.current);
+  return deps.store.getValue(metadata.arn, versionId === undefined ? { stage: STAGE.current } : { versionId, stage: STAGE.current });
+}
+
 async function readCurrent(metadata: SecretMetadata, deps: RotationDeps) {
-  const raw = await deps.store.getValue(metadata.arn, { stage: STAGE.current });
+  const raw = await readCurrentRaw(metadata, deps);
   const value = tryParseSecretValue(raw);
   if (value) registerSecret(...credentialStrings(value));
   return value;
@@ -289,7 +301,7 @@ async function testSecret(metadata: SecretMetadata, token: string, deps: Rotatio
   if (raw === undefined) {
     throw new SecretStateError(`version ${token} of ${metadata.name} has no pending value to test; run createSecret first`);
   }
-  const currentRaw = await deps.store.getValue(metadata.arn, { stage: STAGE.current });
+  const currentRaw = await readCurrentRaw(metadata, deps);
   if (raw === currentRaw) {
     // Secrets Manager's configuration test: when a schedule is created or changed without
     // rotating (RotateImmediatelyOnUpdate false, as keyrotor deploys it), the service runs

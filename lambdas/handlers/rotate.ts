@@ -8,6 +8,7 @@ import { describeIssues } from '../core/secret-value';
 import { DEFAULT_PROPAGATION } from '../core/verification';
 import { createLogger, loggerPort } from '../adapters/logger';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store';
+import { VersionCachingStore } from '../adapters/version-cache';
 import { DynamoDbLedger } from '../adapters/dynamodb-ledger';
 import { SchedulerRevocations } from '../adapters/scheduler-revocations';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
@@ -57,7 +58,9 @@ export const handler = createRotateHandler(
   lazily((): RotationDeps => {
     const env = readRotationEnvironment();
     return {
-      store: new SecretsManagerStore(),
+      // The four steps of a rotation normally run on this same warm container: versions read or
+      // written by one step serve the next from memory (see VersionCachingStore).
+      store: new VersionCachingStore(new SecretsManagerStore()),
       providers: createProviderRegistry(PLATFORM_HTTP),
       logger: loggerPort(logger),
       propagation: DEFAULT_PROPAGATION,

@@ -66,14 +66,16 @@ describe('Function: runRotationStep', () => {
       await expect(step('testSecret', token)).rejects.toThrow(/not staged AWSPENDING/);
     });
 
-    it('returns early for every step when the token is already AWSCURRENT', async () => {
+    it('returns early for every step when the token is already AWSCURRENT (setSecret, which changes nothing, makes no call at all)', async () => {
       // Prepare
       const current = Object.entries(store.stagesOf(arn)).find(([, s]) => s.includes('AWSCURRENT'))![0];
+      const before = store.calls.length;
       // Act
       const outcomes = await Promise.all((['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const).map((s) => step(s, current)));
       // Assess
-      expect(outcomes).toEqual(['already-current', 'already-current', 'already-current', 'already-current']);
+      expect(outcomes).toEqual(['already-current', 'nothing-to-set', 'already-current', 'already-current']);
       expect(platform.calls).toHaveLength(0);
+      expect(store.calls.slice(before).map((c) => c.op)).toEqual(['DescribeSecret', 'DescribeSecret', 'DescribeSecret']);
     });
   });
 
