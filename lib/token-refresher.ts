@@ -30,6 +30,11 @@ export const REFRESHER_TIMEOUT = Duration.minutes(5);
 export const READ_TOKEN_ACTIONS = ['secretsmanager:GetSecretValue'] as const;
 export const RENEW_TOKEN_ACTIONS = ['secretsmanager:PutSecretValue'] as const;
 export const RECORD_REFRESH_STATE_ACTIONS = ['secretsmanager:TagResource'] as const;
+/**
+ * What the refresher may ask of a source secret besides its value: its AWSCURRENT version id, to
+ * confirm a replaced source that the eventually consistent listing shows (nothing is decrypted).
+ */
+export const CONFIRM_SOURCE_VERSION_ACTIONS = ['secretsmanager:DescribeSecret'] as const;
 
 /** Properties of {@link TokenRefresher}. */
 export interface TokenRefresherProps {
@@ -69,7 +74,9 @@ export interface TokenRefresherProps {
  * Regenerates access tokens before they expire (DESIGN §2): an EventBridge Scheduler schedule
  * runs the refresher every few minutes; each run lists the token secrets by tag, renews every
  * token that is due from its source secret (an OAuth client, or an Imburse tenant key) and
- * writes it to the token secret. A failed renewal never overwrites a valid token; the refresher
+ * writes it to the token secret. A token whose source secret has a new AWSCURRENT version since
+ * it was minted (a rotation, or a compromise that ended the old key's tokens) is renewed in the
+ * next run, whatever its age; the same listing shows the sources' versions. A failed renewal never overwrites a valid token; the refresher
  * publishes `TokenRefreshed` and `TokenRefreshFailed` on keyrotor's bus (the stack grants that
  * with `KeyrotorEvents.addPublisher`, which also sets `KEYROTOR_EVENT_BUS`) and records the state
  * it announced in the secret's `keyrotor:refresh-state` tag; the notifier turns the events into
@@ -80,8 +87,9 @@ export interface TokenRefresherProps {
  * could not deliver and a run that still failed after Lambda's retries end in one dead-letter
  * queue, alarmed, beside the refresher's errors alarm ({@link SchedulerInvocation}).
  *
- * Least privilege: the refresher may list secrets (names and tags only), read exactly the token
- * and source secrets passed to {@link TokenRefresher.grantRefresh}, write and tag (only
+ * Least privilege: the refresher may list secrets (names, tags and version ids only), read exactly
+ * the token and source secrets passed to {@link TokenRefresher.grantRefresh}, describe only those
+ * source secrets, write and tag (only
  * `keyrotor:refresh-state`) only the token secrets, and use the key only through Secrets Manager
  * and SQS; it has no SNS permission. The scheduler role may invoke only the refresher and send
  * only to the queue.
@@ -158,8 +166,8 @@ export class TokenRefresher extends Construct {
     Validations.of(role.node.findChild('DefaultPolicy')).acknowledge({
       id: wildcardResourceFindingId(this, '*'),
       reason:
-        'secretsmanager:ListSecrets has no resource-level permissions, so IAM accepts only "*". It returns names, ARNs and tags, never a secret value; ' +
-        'the refresher uses it to find the token secrets by their keyrotor:kind tag, and reads values only of the secrets it is granted by ARN.',
+        'secretsmanager:ListSecrets has no resource-level permissions, so IAM accepts only "*". It returns names, ARNs, tags and version ids, never a secret value; ' +
+        'the refresher uses it to find the token secrets and their sources\' current versions by their keyrotor:kind tag, and reads values only of the secrets it is granted by ARN.',
     });
 
     const periodSeconds = settings.rateMinutes * 60;
@@ -186,12 +194,14 @@ export class TokenRefresher extends Construct {
 
   /**
    * Lets the refresher renew `token`: `GetSecretValue` on the token secret and its source secret,
+   * `DescribeSecret` on the source secret (to confirm that its key was replaced),
    * `PutSecretValue` on the token secret, and `TagResource` on the token secret for the
    * `keyrotor:refresh-state` tag only — each on those ARNs only.
    */
   public grantRefresh(token: ManagedToken): void {
     this.refresher.allowOnSecret(token.secret, 'ReadTokensAndSources', READ_TOKEN_ACTIONS);
     this.refresher.allowOnSecret(token.sourceSecret, 'ReadTokensAndSources', READ_TOKEN_ACTIONS);
+    this.refresher.allowOnSecret(token.sourceSecret, 'ConfirmSourceVersions', CONFIRM_SOURCE_VERSION_ACTIONS);
     this.refresher.allowOnSecret(token.secret, 'RenewTokens', RENEW_TOKEN_ACTIONS);
     this.refresher.allowOnSecret(token.secret, 'RecordRefreshState', RECORD_REFRESH_STATE_ACTIONS, {
       'ForAllValues:StringEquals': { 'aws:TagKeys': [TOKEN_TAG.refreshState] },

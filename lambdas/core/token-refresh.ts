@@ -45,17 +45,32 @@ export interface RefreshDeps {
   readonly random?: () => number;
 }
 
-/** The token secret's value: what applications read. `refreshAt` is keyrotor's own plan for it. */
+/**
+ * The token secret's value: what applications read. `refreshAt` is keyrotor's own plan for it;
+ * `sourceVersionId` is the Secrets Manager version id of the source secret's AWSCURRENT value the
+ * token was minted from (absent from tokens minted before keyrotor recorded it).
+ */
 export const tokenValueSchema = z.looseObject({
   accessToken: z.string().min(1),
   tokenType: z.string().min(1),
   expiresAt: z.iso.datetime({ offset: true }),
   issuedAt: z.iso.datetime({ offset: true }),
   refreshAt: z.iso.datetime({ offset: true }).optional(),
+  sourceVersionId: z.string().min(1).optional(),
 });
 export type TokenValue = z.infer<typeof tokenValueSchema>;
 
 export type TokenOutcome = 'renewed' | 'fresh' | 'failed';
+
+/**
+ * Why a token is renewed in this run: the secret holds no token yet (`missing`), the source's key
+ * was replaced since the token was minted (`source-replaced`: a rotation or a compromise, after
+ * which the platform may already refuse the old token), or its time has come (`due`).
+ */
+export type RenewalReason = 'missing' | 'source-replaced' | 'due';
+
+/** Why a `source-replaced` renewal happened, as its event's summary says it. */
+const SOURCE_REPLACED = 'its source key was replaced';
 
 export interface RefreshReport {
   readonly renewed: string[];
@@ -126,6 +141,45 @@ export function isDue(token: TokenValue | undefined, now: Date, policy: RefreshP
   return now.getTime() >= refreshAt || Date.parse(token.expiresAt) - now.getTime() <= policy.windowMs;
 }
 
+/**
+ * Whether the token's source secret has a different AWSCURRENT version than the one the token was
+ * minted from. Decided from the listing, so a run where nothing changed reads no source at all.
+ * A token minted before keyrotor recorded its source version is taken as up to date (time still
+ * renews it, and from then on it carries the version): treating every such token as changed would
+ * renew a whole fleet in the first run after a deploy, against the platforms' rate limits, for no
+ * known change. A source the listing does not show (no `keyrotor:kind` tag) cannot be watched either.
+ *
+ * ListSecrets is eventually consistent (AWS: it may not reflect the last few minutes), so a
+ * disagreement is confirmed with DescribeSecret of that one source (no decryption) before
+ * renewing: otherwise a listing that still shows the version just replaced would renew the token
+ * again on every run until it caught up. A change the listing has not shown yet is seen a run later.
+ */
+async function sourceReplaced(secret: TokenSecret, current: TokenValue, deps: RefreshDeps): Promise<boolean> {
+  const minted = current.sourceVersionId;
+  const listed = secret.listedSourceVersionId;
+  const source = secret.tags[TOKEN_TAG.source];
+  if (minted === undefined || listed === undefined || listed === minted || source === undefined) return false;
+  try {
+    const confirmed = await deps.store.describeCurrentVersionId(source);
+    if (confirmed === minted) {
+      deps.logger.debug('the listing shows an older source version than the token was minted from; nothing to do', { secret: secret.name, source });
+      return false;
+    }
+    return confirmed !== undefined;
+  } catch (error) {
+    // Renewing once too often costs one token request; keeping a token the platform may have ended costs its readers.
+    deps.logger.warn('could not confirm the source version the listing shows; renewing on the listing\'s word', { secret: secret.name, source, errorName: errorName(error) });
+    return true;
+  }
+}
+
+/** Why the token must be renewed now, or `undefined` while it is fresh. */
+async function renewalReason(secret: TokenSecret, current: TokenValue | undefined, now: Date, deps: RefreshDeps): Promise<RenewalReason | undefined> {
+  if (current === undefined) return 'missing';
+  if (await sourceReplaced(secret, current, deps)) return 'source-replaced';
+  return isDue(current, now, deps.policy) ? 'due' : undefined;
+}
+
 /** Runs `work` over `items` with at most `limit` in flight. */
 export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
@@ -189,27 +243,37 @@ async function refreshOne(secret: TokenSecret, deps: RefreshDeps): Promise<Token
   const now = deps.now();
   const current = parseToken(await deps.store.readCurrent(secret.arn));
   if (current) registerSecret(current.accessToken);
-  if (!isDue(current, now, deps.policy)) return 'fresh';
+  const reason = await renewalReason(secret, current, now, deps);
+  if (reason === undefined) return 'fresh';
+  if (reason === 'source-replaced') {
+    deps.logger.info('renewing the token now: its source key was replaced', { secret: secret.name, source: secretSource(secret), reason });
+  }
 
   let minted: MintedToken;
+  let sourceVersionId: string | undefined;
   try {
     const spec = tokenSpecOf(secret);
-    const source = await deps.store.readCurrent(spec.source);
+    const source = await deps.store.readCurrentVersion(spec.source);
     if (source === undefined) throw new ValidationError(`source secret ${spec.source}`, ['has no value']);
-    registerSecret(source);
-    minted = await deps.minter.mint(spec, source);
+    registerSecret(source.value);
+    // The version actually read, not the listed one: the listing may lag behind it.
+    sourceVersionId = source.versionId ?? secret.listedSourceVersionId;
+    minted = await deps.minter.mint(spec, source.value);
     registerSecret(minted.accessToken);
   } catch (error) {
-    await renewalFailed(secret, current, error, deps);
+    await renewalFailed(secret, current, reason, error, deps);
     return 'failed';
   }
 
   const refreshAt = refreshAtFor(minted, deps.policy, (deps.random ?? Math.random)());
-  await deps.store.writeCurrent(secret.arn, JSON.stringify({ ...minted, refreshAt: refreshAt.toISOString() }));
+  const value: TokenValue = { ...minted, refreshAt: refreshAt.toISOString(), ...(sourceVersionId === undefined ? {} : { sourceVersionId }) };
+  await deps.store.writeCurrent(secret.arn, JSON.stringify(value));
   deps.metrics.count('TokenRenewals');
+  if (reason === 'source-replaced') deps.metrics.count('TokenRenewalsForReplacedSource');
   const remaining = current ? Math.max(0, (Date.parse(current.expiresAt) - now.getTime()) / 1000) : 0;
   deps.metrics.record('TokenLifetimeLeftAtRenewal', remaining, 'Seconds');
-  deps.logger.info('token renewed', { secret: secret.name, expiresAt: minted.expiresAt, refreshAt: refreshAt.toISOString(), lifetimeLeftSeconds: Math.round(remaining) });
+  deps.logger.info('token renewed', { secret: secret.name, reason, expiresAt: minted.expiresAt, refreshAt: refreshAt.toISOString(), lifetimeLeftSeconds: Math.round(remaining) });
+  const because = reason === 'source-replaced' ? ` because ${SOURCE_REPLACED} (${secretSource(secret)} has a new current version)` : '';
 
   const previousState = secret.tags[TOKEN_TAG.refreshState];
   const recovered = previousState !== undefined && previousState !== 'ok';
@@ -222,13 +286,13 @@ async function refreshOne(secret: TokenSecret, deps: RefreshDeps): Promise<Token
           // TokenRefreshed is quiet at INFO; the all-clear after an alert must reach the people who got it.
           severity: 'WARNING',
           summary: bounded(
-            `The access token in ${secret.name} was renewed again after earlier failures (${previousState === 'expired' ? 'it had expired or was missing' : 'the old token was still valid'}); the new token is valid until ${minted.expiresAt}.`,
+            `The access token in ${secret.name} was renewed again${because} after earlier failures (${previousState === 'expired' ? 'it had expired or was missing' : 'the old token was still valid'}); the new token is valid until ${minted.expiresAt}.`,
             1000,
           ),
           done: 'Renewed the access token and wrote it to its token secret; applications reading the secret get the new token.',
           action: `Nothing to do: this ends the earlier token renewal alerts for ${secret.name}. The refresher keeps renewing it on its own.`,
         }
-      : { severity: 'INFO', summary: bounded(`Renewed the access token in ${secret.name}; the new token is valid until ${minted.expiresAt}.`, 1000) }),
+      : { severity: 'INFO', summary: bounded(`Renewed the access token in ${secret.name}${because}; the new token is valid until ${minted.expiresAt}.`, 1000) }),
   };
   const published = await tryPublishSecretEvent(deps.events, deps.logger, secret, 'TokenRefreshed', fields);
   // Left as it is when the all-clear did not reach the bus: the next renewal announces it.
@@ -236,13 +300,16 @@ async function refreshOne(secret: TokenSecret, deps: RefreshDeps): Promise<Token
   return 'renewed';
 }
 
-async function renewalFailed(secret: TokenSecret, current: TokenValue | undefined, error: unknown, deps: RefreshDeps): Promise<void> {
+async function renewalFailed(secret: TokenSecret, current: TokenValue | undefined, reason: RenewalReason, error: unknown, deps: RefreshDeps): Promise<void> {
   const now = deps.now().getTime();
   const left = current ? Date.parse(current.expiresAt) - now : 0;
   const state: RefreshState = left > 0 ? 'failing' : 'expired';
-  const reason = bounded(error instanceof KeyrotorError ? `${error.name}: ${error.message}` : errorName(error), 300);
+  const cause = bounded(error instanceof KeyrotorError ? `${error.name}: ${error.message}` : errorName(error), 300);
   deps.metrics.count('TokenRenewalFailures');
-  deps.logger.warn('token renewal failed; the stored token is unchanged', { secret: secret.name, state, lifetimeLeftSeconds: Math.round(Math.max(0, left) / 1000), errorName: errorName(error) });
+  deps.logger.warn('token renewal failed; the stored token is unchanged', { secret: secret.name, reason, state, lifetimeLeftSeconds: Math.round(Math.max(0, left) / 1000), errorName: errorName(error) });
+  const replaced = reason === 'source-replaced';
+  // After a replaced source key (above all a compromise) the platform may already refuse the kept token.
+  const why = replaced ? ` because ${SOURCE_REPLACED}` : '';
   const transition = secret.tags[TOKEN_TAG.refreshState] !== state;
   // Every failure goes on the bus (the audit trail) when the notifier can tell it is the same
   // failure as the last: the same severity and the old token's expiry make the same dedupe key, so
@@ -264,7 +331,7 @@ async function renewalFailed(secret: TokenSecret, current: TokenValue | undefine
       ? {
           severity: 'WARNING',
           summary: bounded(
-            `Renewing the access token in ${secret.name} failed (${reason}). The current token stays in place and is valid until ${current?.expiresAt} (${humanDuration(left)} left).`,
+            `Renewing the access token in ${secret.name}${why} failed (${cause}). The current token stays in place and is valid until ${current?.expiresAt} (${humanDuration(left)} left)${replaced ? ', unless the platform ended it with the replaced key' : ''}.`,
             1000,
           ),
           done: 'Kept the stored token (a failed renewal never overwrites it); the refresher retries on every run.',
@@ -272,7 +339,7 @@ async function renewalFailed(secret: TokenSecret, current: TokenValue | undefine
       : {
           severity: 'CRITICAL',
           summary: bounded(
-            `The access token in ${secret.name} ${current ? `expired at ${current.expiresAt}` : 'is missing'} and renewing it failed (${reason}). Applications reading it are failing now.`,
+            `The access token in ${secret.name} ${current ? `expired at ${current.expiresAt}` : 'is missing'} and renewing it${why} failed (${cause}). Applications reading it are failing now.`,
             1000,
           ),
           done: 'Kept what the token secret holds (a failed renewal never overwrites it); the refresher retries on every run.',

@@ -139,6 +139,8 @@ describe('Construct: TokenRefresher', () => {
           // Each token secret and its source; the credential both Imburse tokens share, once.
           Resource: [arnOf(tokenOne), arnOf(client), arnOf(tokenTwo), arnOf(credentialSecret), arnOf(tokenThree)],
         },
+        // Only the sources: a disagreement of the listing with a token's source version is confirmed here, without decrypting.
+        { Sid: 'ConfirmSourceVersions', Effect: 'Allow', Action: 'secretsmanager:DescribeSecret', Resource: [arnOf(client), arnOf(credentialSecret)] },
         { Sid: 'RenewTokens', Effect: 'Allow', Action: 'secretsmanager:PutSecretValue', Resource: tokenSecrets },
         {
           Sid: 'RecordRefreshState',

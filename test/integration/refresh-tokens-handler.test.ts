@@ -89,7 +89,14 @@ describeWithMoto('Handler: refresh-tokens (against moto_server and an OAuth sand
   }
 
   async function createTokenSecrets(clientSecret: string): Promise<string> {
-    await sm.send(new CreateSecretCommand({ Name: 'keyrotor/thrive-api/client', SecretString: JSON.stringify({ clientId: 'client-1', clientSecret }) }));
+    // Tagged as the stack tags it: the refresher's listing shows its AWSCURRENT version by that tag.
+    await sm.send(
+      new CreateSecretCommand({
+        Name: 'keyrotor/thrive-api/client',
+        SecretString: JSON.stringify({ clientId: 'client-1', clientSecret }),
+        Tags: tags({ 'keyrotor:kind': 'oauth-client', 'keyrotor:provider': 'thrive', 'keyrotor:environment': 'production' }),
+      }),
+    );
     const { ARN } = await sm.send(
       new CreateSecretCommand({
         Name: 'keyrotor/thrive-api/token',
@@ -173,6 +180,44 @@ describeWithMoto('Handler: refresh-tokens (against moto_server and an OAuth sand
     for (const text of [output.join(''), JSON.stringify([...failures, ...recovery]), JSON.stringify(alerts)]) {
       for (const secret of ['oauth-client-secret-WRONG', 'oauth-client-secret-0001', token.accessToken]) expect(text).not.toContain(secret);
     }
+  });
+
+  it('renews a young token on the next run after its source got a new AWSCURRENT version, says why, and then leaves it alone', async () => {
+    // Prepare: a token minted from the first client
+    const arn = await createTokenSecrets('oauth-client-secret-0001');
+    const output = captureProcessOutput();
+    const handler = refresher();
+    await handler({}, LAMBDA_CONTEXT);
+    const currentOf = async (secretId: string) => sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }));
+    const first = JSON.parse((await currentOf(arn)).SecretString as string) as { accessToken: string; sourceVersionId?: string };
+    expect(first.sourceVersionId).toBe((await currentOf('keyrotor/thrive-api/client')).VersionId);
+    expect((await handler({}, LAMBDA_CONTEXT)).fresh).toEqual(['keyrotor/thrive-api/token']);
+    await delivered();
+    // Act: a person replaces the client (the old one is revoked at the platform, as after a compromise)
+    oauth.addClient({ clientId: 'client-2', clientSecret: 'oauth-client-secret-0002', scopes: ['api/read'] });
+    oauth.revokeClient('client-1');
+    const { VersionId: replaced } = await sm.send(
+      new PutSecretValueCommand({ SecretId: 'keyrotor/thrive-api/client', SecretString: JSON.stringify({ clientId: 'client-2', clientSecret: 'oauth-client-secret-0002' }) }),
+    );
+    const renewed = await handler({}, LAMBDA_CONTEXT);
+    const after = await handler({}, LAMBDA_CONTEXT);
+    // Assess
+    expect(renewed).toEqual({ renewed: ['keyrotor/thrive-api/token'], fresh: [], failed: [] });
+    expect(after).toEqual({ renewed: [], fresh: ['keyrotor/thrive-api/token'], failed: [] });
+    const token = JSON.parse((await currentOf(arn)).SecretString as string) as { accessToken: string; sourceVersionId?: string };
+    expect(token.sourceVersionId).toBe(replaced);
+    expect(token.accessToken).not.toBe(first.accessToken);
+    expect(oauth.issued().at(-1)).toMatchObject({ clientId: 'client-2', accessToken: token.accessToken });
+    const events = await delivered();
+    expect(events).toEqual([
+      expect.objectContaining({
+        'detail-type': 'TokenRefreshed',
+        detail: expect.objectContaining({ severity: 'INFO', summary: expect.stringContaining('because its source key was replaced (keyrotor/thrive-api/client has a new current version)') }),
+      }),
+    ]);
+    const logs = output.join('');
+    expect(logs).toContain('"reason":"source-replaced"');
+    for (const secret of ['oauth-client-secret-0001', 'oauth-client-secret-0002', first.accessToken, token.accessToken]) expect(logs + JSON.stringify(events)).not.toContain(secret);
   });
 
   it('reads and validates its environment once (names only, no secrets)', () => {

@@ -20,6 +20,9 @@ const TOKEN_TAGS = {
   'keyrotor:token-scopes': 'api/read api/write',
 };
 
+/** The source secret's tags: its keyrotor:kind makes the listing show its AWSCURRENT version. */
+const CLIENT_TAGS = { 'keyrotor:kind': 'oauth-client', 'keyrotor:provider': 'thrive', 'keyrotor:environment': 'production' };
+
 /** A minter that issues 1-hour tokens from a client secret, and can be told to fail. */
 class FakeMinter implements TokenMinter {
   public failure: Error | undefined;
@@ -57,7 +60,7 @@ describe('Function: refreshTokens', () => {
     metrics = new CapturingMetrics();
     log = captureLogger();
     deps = { store, minter, events, metrics, logger: log.logger, policy: DEFAULT_REFRESH_POLICY, now: () => new Date(clock), random: () => 0.5 };
-    store.addSecret('keyrotor/thrive-prod/client', JSON.stringify({ clientId: 'id', clientSecret: 'client-secret-value-123' }));
+    store.addSecret('keyrotor/thrive-prod/client', JSON.stringify({ clientId: 'id', clientSecret: 'client-secret-value-123' }), CLIENT_TAGS);
     store.addSecret('keyrotor/thrive-prod/token', undefined, TOKEN_TAGS);
   });
 
@@ -313,6 +316,175 @@ describe('Function: refreshTokens', () => {
     const report = await refreshTokens(deps);
     expect(report.failed).toEqual([{ secret: 'keyrotor/thrive-prod/token', errorName: 'ThrottlingException' }]);
     expect(token().accessToken).toBe('access-token-1-abcdefgh');
+  });
+
+  describe('when the source key is replaced', () => {
+    const SOURCE = 'keyrotor/thrive-prod/client';
+    const TOKEN = 'keyrotor/thrive-prod/token';
+    const NEW_CLIENT = JSON.stringify({ clientId: 'id', clientSecret: 'client-secret-value-456' });
+    /** The source version the stored token says it was minted from. */
+    const mintedFrom = () => (JSON.parse(store.value(TOKEN) as string) as { sourceVersionId?: string }).sourceVersionId;
+    /** How often the source's value was read (GetSecretValue) since `from`. */
+    const sourceReads = (from = 0) => store.reads.slice(from).filter((id) => id === SOURCE).length;
+
+    it('records the source version each token is minted from', async () => {
+      // Act
+      await refreshTokens(deps);
+
+      // Assess
+      expect(mintedFrom()).toBe(store.versionId(SOURCE));
+    });
+
+    it('renews a young token on the next run after its source was rotated, and says why in the log line and the event', async () => {
+      // Prepare: a token minted 5 minutes ago, far from its refresh time
+      await refreshTokens(deps);
+      clock = T0 + 5 * 60_000;
+      const rotated = store.replaceValue(SOURCE, NEW_CLIENT);
+
+      // Act
+      clock = T0 + 10 * 60_000;
+      const report = await refreshTokens(deps);
+
+      // Assess
+      expect(report.renewed).toEqual([TOKEN]);
+      expect(token().accessToken).toBe('access-token-2-abcdefgh');
+      expect(mintedFrom()).toBe(rotated);
+      expect(metrics.counts.get('TokenRenewalsForReplacedSource')).toBe(1);
+      expect(events.events.at(-1)).toMatchObject({
+        type: 'TokenRefreshed',
+        detail: {
+          severity: 'INFO',
+          summary: `Renewed the access token in ${TOKEN} because its source key was replaced (${SOURCE} has a new current version); the new token is valid until ${new Date(clock + HOUR).toISOString()}.`,
+        },
+      });
+      expect(log.lines).toContainEqual(expect.objectContaining({ level: 'info', message: 'token renewed', attributes: expect.objectContaining({ secret: TOKEN, reason: 'source-replaced' }) }));
+      expect(log.lines).toContainEqual({ level: 'info', message: 'renewing the token now: its source key was replaced', attributes: { secret: TOKEN, source: SOURCE, reason: 'source-replaced' } });
+      // Act: the run after that leaves the new token alone
+      clock += 5 * 60_000;
+      expect((await refreshTokens(deps)).fresh).toEqual([TOKEN]);
+      expect(log.text()).not.toContain('client-secret-value-456');
+    });
+
+    it('reads no source and renews nothing on runs where nothing changed', async () => {
+      // Prepare
+      await refreshTokens(deps);
+      const reads = store.reads.length;
+
+      // Act: every run up to the refresh time
+      for (clock = T0 + 5 * 60_000; clock < T0 + 0.775 * HOUR; clock += 5 * 60_000) expect((await refreshTokens(deps)).fresh).toEqual([TOKEN]);
+
+      // Assess: only the token secret was read, never its source, and nothing described
+      expect(sourceReads(reads)).toBe(0);
+      expect(store.describes).toEqual([]);
+      expect(store.writes).toHaveLength(1);
+      expect(published()).toEqual(['TokenRefreshed/INFO']);
+    });
+
+    it('treats a token minted before keyrotor recorded its source version as up to date, and records the version at its next renewal', async () => {
+      // Prepare: a token as an earlier refresher wrote it, then a rotation of its source
+      await refreshTokens(deps);
+      const { sourceVersionId: _recorded, ...legacy } = token() as ReturnType<typeof token> & { sourceVersionId?: string };
+      store.addSecret(TOKEN, JSON.stringify(legacy), TOKEN_TAGS);
+      const rotated = store.replaceValue(SOURCE, NEW_CLIENT);
+      const reads = store.reads.length;
+
+      // Act
+      clock = T0 + 10 * 60_000;
+      const young = await refreshTokens(deps);
+      clock = T0 + 0.775 * HOUR;
+      const due = await refreshTokens(deps);
+
+      // Assess: no renewal (and no read of the source) until its time; then it records the version
+      expect(young.fresh).toEqual([TOKEN]);
+      expect(store.describes).toEqual([]);
+      expect(sourceReads(reads)).toBe(1);
+      expect(due.renewed).toEqual([TOKEN]);
+      expect(mintedFrom()).toBe(rotated);
+      expect(events.events.at(-1)?.detail.summary).not.toContain('source key was replaced');
+    });
+
+    it('does not renew again while the listing still shows the version the token replaced (the listing is eventually consistent)', async () => {
+      // Prepare: renewed after a rotation; the listing has not caught up
+      await refreshTokens(deps);
+      const before = store.versionId(SOURCE) as string;
+      store.replaceValue(SOURCE, NEW_CLIENT);
+      clock = T0 + 5 * 60_000;
+      await refreshTokens(deps);
+      store.listedVersions.set(SOURCE, before);
+      const reads = store.reads.length;
+      const describes = store.describes.length;
+
+      // Act
+      clock = T0 + 10 * 60_000;
+      const report = await refreshTokens(deps);
+
+      // Assess: DescribeSecret of that one source settles it, without reading its value
+      expect(report.fresh).toEqual([TOKEN]);
+      expect(store.describes.slice(describes)).toEqual([SOURCE]);
+      expect(sourceReads(reads)).toBe(0);
+      expect(store.writes).toHaveLength(2);
+    });
+
+    it('renews on the listing\'s word when the source version cannot be confirmed', async () => {
+      // Prepare
+      await refreshTokens(deps);
+      store.replaceValue(SOURCE, NEW_CLIENT);
+      store.failDescribes = true;
+
+      // Act
+      clock = T0 + 5 * 60_000;
+      const report = await refreshTokens(deps);
+
+      // Assess
+      expect(report.renewed).toEqual([TOKEN]);
+      expect(log.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: "could not confirm the source version the listing shows; renewing on the listing's word" }));
+    });
+
+    it('publishes a failed renewal after a replaced source as TokenRefreshFailed, saying why, and tries again on every run', async () => {
+      // Prepare: the client is replaced by one the platform refuses
+      await refreshTokens(deps);
+      store.replaceValue(SOURCE, NEW_CLIENT);
+      minter.failure = new ProviderAuthError('thrive', 'invalid_client');
+
+      // Act
+      clock = T0 + 5 * 60_000;
+      const first = await refreshTokens(deps);
+      clock = T0 + 10 * 60_000;
+      const second = await refreshTokens(deps);
+
+      // Assess
+      expect(first.failed).toEqual([{ secret: TOKEN, errorName: 'RenewalFailed' }]);
+      expect(second.failed).toEqual([{ secret: TOKEN, errorName: 'RenewalFailed' }]);
+      expect(token().accessToken).toBe('access-token-1-abcdefgh');
+      expect(published()).toEqual(['TokenRefreshed/INFO', 'TokenRefreshFailed/WARNING', 'TokenRefreshFailed/WARNING']);
+      expect(events.events[1]?.detail.summary).toMatch(
+        new RegExp(`^Renewing the access token in ${TOKEN} because its source key was replaced failed \\(ProviderAuthError: .*\\)\\. The current token stays in place and is valid until .* left\\), unless the platform ended it with the replaced key\\.$`),
+      );
+      expect(log.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: 'token renewal failed; the stored token is unchanged', attributes: expect.objectContaining({ reason: 'source-replaced' }) }));
+      expect(events.alerts).toHaveLength(1);
+      expect(refreshState()).toBe('failing');
+      // Act: a person fixes the client
+      minter.failure = undefined;
+      clock = T0 + 15 * 60_000;
+      await refreshTokens(deps);
+      expect(published().at(-1)).toBe('TokenRefreshed/WARNING');
+      expect(events.events.at(-1)?.detail.summary).toContain('renewed again because its source key was replaced');
+    });
+
+    it('cannot watch a source the listing does not show (no keyrotor:kind tag): renews by time only', async () => {
+      // Prepare
+      store.addSecret(SOURCE, store.value(SOURCE), {});
+      await refreshTokens(deps);
+      store.replaceValue(SOURCE, NEW_CLIENT);
+
+      // Act
+      clock = T0 + 5 * 60_000;
+      const report = await refreshTokens(deps);
+
+      // Assess
+      expect(report.fresh).toEqual([TOKEN]);
+      expect(store.describes).toEqual([]);
+    });
   });
 });
 
