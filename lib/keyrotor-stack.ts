@@ -7,6 +7,7 @@ import type { KeyrotorConfig } from './config';
 import { DailySweep } from './daily-sweep';
 import { DeferredRevocation } from './deferred-revocation';
 import { EncryptionKey } from './encryption-key';
+import { KeyrotorDashboard } from './keyrotor-dashboard';
 import { KeyrotorEvents } from './keyrotor-events';
 import { LedgerTable } from './ledger-table';
 import { ManagedApiKeySecret } from './managed-api-key-secret';
@@ -68,6 +69,12 @@ export interface KeyrotorStackProps extends StackProps {
   readonly ledgerTableName?: string;
 
   /**
+   * The CloudWatch dashboard's name (unique per account, across regions).
+   * @default DEFAULT_DASHBOARD_NAME (`keyrotor`)
+   */
+  readonly dashboardName?: string;
+
+  /**
    * The stack holds live credentials, so deleting it takes a deliberate extra step.
    * @default true
    */
@@ -81,7 +88,7 @@ export interface KeyrotorStackProps extends StackProps {
  * (schedule group, revoker, dead-letter queue), the rotation function, one rotated secret per
  * configured credential, one token secret (and OAuth client secret) per configured token and —
  * when there is at least one token — the token refresher and its schedule; and always the daily
- * sweep and its schedule. The rotation function, the revoker, the refresher and the sweep publish
+ * sweep and its schedule, and the CloudWatch dashboard. The rotation function, the revoker, the refresher and the sweep publish
  * keyrotor events on the bus.
  *
  * A credential's or token's construct id is its config id (unique across both), so its secrets
@@ -105,6 +112,8 @@ export class KeyrotorStack extends Stack {
   public readonly tokenRefresher?: TokenRefresher;
   /** The daily sweep of the managed API-key secrets (warnings, health checks, repairs). */
   public readonly sweep: DailySweep;
+  /** The CloudWatch dashboard: rotations, failures, revocations, alerts, token renewals, key ages, the sweep, every alarm. */
+  public readonly dashboard: KeyrotorDashboard;
 
   public constructor(scope: Construct, id: string, props: KeyrotorStackProps) {
     const {
@@ -117,6 +126,7 @@ export class KeyrotorStack extends Stack {
       sweepHandlerEntry,
       eventBusName,
       ledgerTableName,
+      dashboardName,
       terminationProtection,
       ...stackProps
     } = props;
@@ -226,6 +236,17 @@ export class KeyrotorStack extends Stack {
       this.events.addPublisher(this.tokenRefresher.refresher);
     }
 
+    this.dashboard = new KeyrotorDashboard(this, 'Dashboard', {
+      rotationFunction: this.rotationFunction,
+      revocation: this.revocation,
+      compromise: this.compromise,
+      notifier: this.notifier,
+      sweep: this.sweep,
+      ...(this.tokenRefresher === undefined ? {} : { tokenRefresher: this.tokenRefresher }),
+      ...(config.alerts.runbookBaseUrl === undefined ? {} : { runbookBaseUrl: config.alerts.runbookBaseUrl }),
+      ...(dashboardName === undefined ? {} : { dashboardName }),
+    });
+
     new CfnOutput(this, 'AlertsTopicArn', {
       description: 'SNS topic that receives keyrotor alerts',
       value: this.alerts.topic.topicArn,
@@ -237,6 +258,10 @@ export class KeyrotorStack extends Stack {
     new CfnOutput(this, 'LedgerTableName', {
       description: 'DynamoDB table with the rotation ledger (keyrotor history reads it)',
       value: this.ledger.table.tableName,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      description: 'CloudWatch dashboard: rotations, failures, revocations, alerts, token renewals, key ages, the daily sweep, every alarm',
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.dashboard.dashboard.dashboardName}`,
     });
   }
 }

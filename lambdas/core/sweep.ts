@@ -48,6 +48,9 @@ export const SWEEP_SERVICE_NAME = 'keyrotor-sweep';
 /** The metric the invocation that finishes a run emits (the missed-sweep alarm watches it). */
 export const SWEEP_HEARTBEAT_METRIC = 'SweepCompleted';
 
+/** The message of the line logged per secret swept (its key's age, days to rotation and to expiry); the dashboard queries it. */
+export const SECRET_SWEPT_MESSAGE = 'secret swept';
+
 /** Days before a due rotation or declared expiry at which people are warned. */
 export const DEFAULT_WARNING_DAYS: readonly number[] = [14, 7, 3, 1];
 
@@ -369,11 +372,13 @@ async function sweepSecret(entry: InventoryEntry, run: Run): Promise<void> {
     });
   }
   for (const outcome of new Set(state.outcomes)) run.outcomes[outcome] += 1;
-  run.deps.logger.info('secret swept', {
+  // Per-key figures go to this line, not to metrics (a metric per secret is billed per secret per month); the dashboard charts them with Logs Insights.
+  run.deps.logger.info(SECRET_SWEPT_MESSAGE, {
     secret: entry.name,
     provider: state.context?.provider,
     outcomes: [...new Set(state.outcomes)],
     ...(state.currentFingerprint ? { fingerprint: state.currentFingerprint } : {}),
+    ...keyDays(entry, state.now),
   });
 }
 
@@ -445,15 +450,24 @@ function skipCompromised(state: SecretState, run: Run): void {
 }
 
 function recordMetrics(state: SecretState, run: Run): void {
-  const { entry, now } = state;
   const record = run.deps.metrics.recordWithDimensions?.bind(run.deps.metrics);
   if (!record || !state.context) return;
   const dimensions = { provider: state.context.provider };
+  const { ageDays, daysToRotation, daysToExpiry } = keyDays(state.entry, state.now);
+  if (ageDays !== undefined) record('KeyAgeDays', ageDays, dimensions);
+  if (daysToRotation !== undefined) record('DaysToRotation', daysToRotation, dimensions);
+  if (daysToExpiry !== undefined) record('DaysToExpiry', daysToExpiry, dimensions);
+}
+
+/** A key's age and the days left to its next rotation and declared expiry (2 decimals), from the listing; each absent when its date is unknown. */
+function keyDays(entry: InventoryEntry, now: Date): { ageDays?: number; daysToRotation?: number; daysToExpiry?: number } {
   const keySince = entry.lastRotatedDate ?? entry.createdDate;
-  if (keySince) record('KeyAgeDays', round2((now.getTime() - keySince.getTime()) / DAY_MS), dimensions);
-  if (entry.nextRotationDate) record('DaysToRotation', round2((entry.nextRotationDate.getTime() - now.getTime()) / DAY_MS), dimensions);
   const expiresAt = declaredExpiry(entry);
-  if (expiresAt) record('DaysToExpiry', round2((expiresAt.getTime() - now.getTime()) / DAY_MS), dimensions);
+  return {
+    ...(keySince ? { ageDays: round2((now.getTime() - keySince.getTime()) / DAY_MS) } : {}),
+    ...(entry.nextRotationDate ? { daysToRotation: round2((entry.nextRotationDate.getTime() - now.getTime()) / DAY_MS) } : {}),
+    ...(expiresAt ? { daysToExpiry: round2((expiresAt.getTime() - now.getTime()) / DAY_MS) } : {}),
+  };
 }
 
 function declaredExpiry(entry: InventoryEntry): Date | undefined {

@@ -74,6 +74,7 @@ describe('Construct: KeyrotorStack', () => {
       template.resourceCountIs('AWS::Events::Rule', 3);
       // Errors of the rotation function, revoker, notifier, responder and sweep; the four dead-letter queues; the missed sweep.
       template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+      template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
       template.resourceCountIs('AWS::SNS::Subscription', 2);
       expect([...stack.secrets.keys()]).toEqual(['acme-prod', 'acme-sandbox']);
     });
@@ -276,6 +277,8 @@ describe('Construct: KeyrotorStack', () => {
       template.resourceCountIs('AWS::Scheduler::Schedule', 2);
       template.resourceCountIs('AWS::SQS::Queue', 5);
       template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
+      // Still one dashboard, now with the token widgets.
+      template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     });
 
     it('puts the refresh schedule in the keyrotor schedule group the revocations use', () => {

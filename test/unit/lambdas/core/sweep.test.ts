@@ -13,6 +13,7 @@ import {
   outcomeMetricName,
   parseSweepRequest,
   revocationConfirmedTagValue,
+  SECRET_SWEPT_MESSAGE,
   sweep,
   SWEEP_OUTCOMES,
   type SweepDeps,
@@ -676,6 +677,14 @@ describe('Function: sweep', () => {
       { name: 'DaysToExpiry', value: 30, dimensions: { provider: 'thought-industries' } },
     ]);
     expect(world.metrics.counts.get('SweepCompleted')).toBe(1);
+    // Per key, the same figures are in the log line the dashboard's Logs Insights table reads.
+    expect(world.log.lines.find((line) => line.message === SECRET_SWEPT_MESSAGE)?.attributes).toMatchObject({
+      secret: 'keyrotor/acme-prod',
+      provider: 'thought-industries',
+      ageDays: 10,
+      daysToRotation: 80,
+      daysToExpiry: 30,
+    });
   });
 
   it('one failing secret never stops the run', async () => {
