@@ -1,13 +1,15 @@
 /**
- * The keyrotor CDK app: validated config in, one stack out, checked by cdk-nag's AWS Solutions rules.
+ * The keyrotor CDK app: validated config in, one stack out, checked by cdk-nag's AWS Solutions and
+ * NIST 800-53 rev 5 rules (findings that do not apply are acknowledged, with reasons, in lib/compliance.ts).
  *
  *   npx cdk synth                                  # reads keyrotor.config.json (cdk.json context)
  *   npx cdk synth -c keyrotor:config=prod.json     # another config file
  */
 import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { ConfigError } from '../lambdas/core/errors';
+import { acknowledgeNistFindings } from '../lib/compliance';
 import { CONFIG_CONTEXT_KEY, DEFAULT_CONFIG_PATH, loadConfig, type KeyrotorConfig } from '../lib/config';
 import { KeyrotorStack } from '../lib/keyrotor-stack';
 
@@ -24,9 +26,10 @@ try {
   process.exit(1);
 }
 
-new KeyrotorStack(app, 'Keyrotor', {
+const stack = new KeyrotorStack(app, 'Keyrotor', {
   config,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
+acknowledgeNistFindings(stack);
 
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));

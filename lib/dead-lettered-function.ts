@@ -9,14 +9,14 @@ import { KeyrotorFunction, type KeyrotorFunctionProps } from './keyrotor-functio
 
 /** Properties of {@link DeadLetteredFunction}. */
 export interface DeadLetteredFunctionProps {
-  /** keyrotor's customer-managed key: the dead-letter queue is encrypted with it. */
+  /** keyrotor's customer-managed key: the dead-letter queue and the function's log group are encrypted with it. */
   readonly encryptionKey: kms.IKey;
 
   /**
    * The function. Its dead-letter queue is this construct's queue, and its errors alarm notifies
    * {@link DeadLetteredFunctionProps.alarmTopic}.
    */
-  readonly target: Omit<KeyrotorFunctionProps, 'deadLetterQueue' | 'alarmTopic'>;
+  readonly target: Omit<KeyrotorFunctionProps, 'deadLetterQueue' | 'alarmTopic' | 'logEncryptionKey'>;
 
   /**
    * The function's construct id. It names the function's resources, so it is part of their logical ids.
@@ -81,6 +81,7 @@ export class DeadLetteredFunction extends Construct {
     this.target = new KeyrotorFunction(this, props.targetId ?? 'Function', {
       ...props.target,
       deadLetterQueue: this.deadLetterQueue,
+      logEncryptionKey: props.encryptionKey,
       ...(props.alarmTopic === undefined ? {} : { alarmTopic: props.alarmTopic }),
     });
 

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -58,6 +58,13 @@ export interface KeyrotorFunctionProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * The customer-managed key the function's log group is encrypted with. The key's policy gets a
+   * statement that lets CloudWatch Logs use it for log groups of this account and region only.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
 
   /**
    * `POWERTOOLS_LOG_LEVEL` of the handler.
@@ -128,7 +135,9 @@ export class KeyrotorFunction extends Construct {
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      ...(props.logEncryptionKey === undefined ? {} : { encryptionKey: props.logEncryptionKey }),
     });
+    if (props.logEncryptionKey) allowLogEncryption(this, props.logEncryptionKey);
 
     // An explicit role instead of the default one, which would attach the AWS managed
     // AWSLambdaBasicExecutionRole policy (logs on every log group in the account).
@@ -216,4 +225,28 @@ export class KeyrotorFunction extends Construct {
   public allowKeyThrough(key: kms.IKey, service: KeyUsingService, actions: readonly KeyAction[]): void {
     this.role.addToPolicy(keyUseViaService(this, key, service, actions));
   }
+}
+
+/**
+ * Lets CloudWatch Logs (its regional service principal, which encrypts and decrypts log events
+ * itself) use `key` for log groups of this account and region only. The log group's own ARN would
+ * make the key depend on the log group, which depends on the key. Every function adds the same
+ * statement; the key policy keeps one copy.
+ */
+function allowLogEncryption(scope: Construct, key: kms.IKey): void {
+  const stack = Stack.of(scope);
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AllowCloudWatchLogsToEncryptKeyrotorLogGroups',
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      // In a key policy, "*" means this key.
+      resources: ['*'],
+      conditions: {
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        },
+      },
+    }),
+  );
 }

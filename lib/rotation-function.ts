@@ -33,7 +33,7 @@ export type RotationLogLevel = KeyrotorLogLevel;
 
 /** Properties of {@link RotationFunction}. */
 export interface RotationFunctionProps {
-  /** The key the rotated secrets are encrypted with. */
+  /** The key the rotated secrets are encrypted with; the function's log group is encrypted with it too. */
   readonly encryptionKey: kms.IKey;
 
   /** The ledger each rotation records its intent and state changes in. */
@@ -120,6 +120,7 @@ export class RotationFunction extends KeyrotorFunction {
         KEYROTOR_REVOCATION_DLQ_ARN: revocation.deadLetterQueue.queueArn,
         KEYROTOR_GRACE_PERIOD_HOURS: String(checkedGracePeriodHours(props.gracePeriodHours)),
       },
+      logEncryptionKey: props.encryptionKey,
       ...(props.timeout === undefined ? {} : { timeout: props.timeout }),
       ...(props.memorySize === undefined ? {} : { memorySize: props.memorySize }),
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),

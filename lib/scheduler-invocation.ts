@@ -15,7 +15,7 @@ export const SCHEDULER_PRINCIPAL = 'scheduler.amazonaws.com';
 
 /** Properties of {@link SchedulerInvocation}. */
 export interface SchedulerInvocationProps {
-  /** keyrotor's customer-managed key: the dead-letter queue is encrypted with it. */
+  /** keyrotor's customer-managed key: the dead-letter queue and the function's log group are encrypted with it. */
   readonly encryptionKey: kms.IKey;
 
   /** The schedule group whose schedules invoke the function: only they may use the scheduler role. */
@@ -25,7 +25,7 @@ export interface SchedulerInvocationProps {
    * The function the schedules target. Its dead-letter queue is this construct's queue, and its
    * errors alarm notifies {@link SchedulerInvocationProps.alarmTopic}.
    */
-  readonly target: Omit<KeyrotorFunctionProps, 'deadLetterQueue' | 'alarmTopic'>;
+  readonly target: Omit<KeyrotorFunctionProps, 'deadLetterQueue' | 'alarmTopic' | 'logEncryptionKey'>;
 
   /**
    * The function's construct id. It names the function's resources, so it is part of their logical ids.

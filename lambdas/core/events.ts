@@ -92,7 +92,8 @@ export function buildEvent(type: string, detail: unknown): KeyrotorEvent {
       : detail;
   const result = eventDetailSchema.safeParse(redacted);
   if (!result.success) problems.push(...describeIssues(result.error.issues));
-  if (problems.length > 0 || !result.success) throw new ValidationError(`keyrotor event ${String(type)}`, problems);
+  if (problems.length > 0 || !result.success) // The type came from outside too (an event's detail-type): redacted, and cut short.
+    throw new ValidationError(`keyrotor event ${redactText(String(type)).slice(0, 128)}`, problems);
   return { type: type as EventType, detail: result.data };
 }
 

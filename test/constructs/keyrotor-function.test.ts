@@ -1,5 +1,5 @@
 import { Duration, type Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -59,6 +59,7 @@ describe('Construct: KeyrotorFunction', () => {
       // Assess
       template.resourceCountIs('AWS::Logs::LogGroup', 1);
       template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+      expect(propertiesOf(template, built.logGroup).KmsKeyId).toBeUndefined();
       expect(propertiesOf(template, built.function).LoggingConfig).toEqual({ LogGroup: stack.resolve(built.logGroup.logGroupName) });
     });
 
@@ -132,6 +133,7 @@ describe('Construct: KeyrotorFunction', () => {
         alarmTopic: alerts.topic,
         deadLetterQueue: queue,
         reservedConcurrentExecutions: 1,
+        logEncryptionKey: key,
       });
       template = Template.fromStack(stack);
       keyArn = stack.resolve(key.keyArn);
@@ -154,6 +156,27 @@ describe('Construct: KeyrotorFunction', () => {
         },
       });
       template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    });
+
+    it('encrypts its log group with the given key, which CloudWatch Logs may use for log groups of this account and region only', () => {
+      // Assess
+      expect(propertiesOf(template, built.logGroup).KmsKeyId).toEqual(keyArn);
+      template.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            {
+              Sid: 'AllowCloudWatchLogsToEncryptKeyrotorLogGroups',
+              Effect: 'Allow',
+              Principal: { Service: 'logs.eu-west-1.amazonaws.com' },
+              Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+              Resource: '*',
+              Condition: {
+                ArnLike: { 'kms:EncryptionContext:aws:logs:arn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:eu-west-1:111111111111:log-group:*']] } },
+              },
+            },
+          ]),
+        },
+      });
     });
 
     it('notifies the topic from the errors alarm', () => {

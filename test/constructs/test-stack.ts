@@ -3,8 +3,9 @@ import { App, CfnResource, Stack, Validations, type StackProps } from 'aws-cdk-l
 import type { Template } from 'aws-cdk-lib/assertions';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { acknowledgeNistFindings } from '../../lib/compliance';
 import { parseConfig, type KeyrotorConfig } from '../../lib/config';
 import { DeferredRevocation } from '../../lib/deferred-revocation';
 import { KeyrotorStack } from '../../lib/keyrotor-stack';
@@ -119,6 +120,17 @@ export function buildKeyrotorStack(config: KeyrotorConfig = testConfig(), app: A
   });
 }
 
+/**
+ * {@link buildKeyrotorStack} with the NIST 800-53 rev 5 acknowledgements bin/app.ts makes
+ * (lib/compliance.ts). The plain one has none, so tests that list its acknowledgements see only
+ * the constructs' own.
+ */
+export function buildAcknowledgedKeyrotorStack(config: KeyrotorConfig = testConfig(), app: App = fastApp()): KeyrotorStack {
+  const stack = buildKeyrotorStack(config, app);
+  acknowledgeNistFindings(stack);
+  return stack;
+}
+
 /** The ledger and deferred revocation a RotationFunction needs, in `scope`, with the fixture revoker. */
 export function rotationDependencies(scope: Stack, encryptionKey: kms.IKey, alarmTopic?: sns.ITopic) {
   const ledger = new LedgerTable(scope, 'Ledger', { encryptionKey });
@@ -137,6 +149,16 @@ export function rotationDependencies(scope: Stack, encryptionKey: kms.IKey, alar
  */
 export function awsSolutionsFindings(scope: IConstruct): string[] {
   const report = new AwsSolutionsChecks().validateScope(scope);
+  return report.violations.flatMap((violation) =>
+    violation.violatingResources.map(
+      (resource) => `${violation.severity} ${violation.ruleName} @ ${resource.constructPath ?? '?'}: ${violation.description}`,
+    ),
+  );
+}
+
+/** cdk-nag NIST 800-53 rev 5 findings that are not acknowledged, in the same form as {@link awsSolutionsFindings}. */
+export function nistFindings(scope: IConstruct): string[] {
+  const report = new NIST80053R5Checks().validateScope(scope);
   return report.violations.flatMap((violation) =>
     violation.violatingResources.map(
       (resource) => `${violation.severity} ${violation.ruleName} @ ${resource.constructPath ?? '?'}: ${violation.description}`,
