@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { BOOTSTRAP_SECRET_MARKER, STAGE, TAG } from './contracts';
 import { CompromiseResponseError, SecretStateError, ValidationError } from './errors';
-import { NO_EVENTS, publishSecretEvent, type EventPublisher } from './events';
+import { NO_EVENTS, publishSecretEvent, tryPublishSecretEvent, type EventPublisher } from './events';
 import { fingerprintOf } from './fingerprint';
 import { recordAfterTheFact } from './ledger-record';
 import { redactText, registerSecret } from './redaction';
@@ -52,6 +52,11 @@ export interface CompromiseReport {
    * @default the AWSCURRENT key
    */
   readonly fingerprint?: string;
+  /**
+   * The report's own id (an EventBridge event's `id`). A redelivered or retried report with the
+   * same id acts on the key the first delivery found, not on its replacement.
+   */
+  readonly reportId?: string;
 }
 
 export interface CompromiseDeps {
@@ -105,10 +110,13 @@ export const compromiseReportSchema = z.object({
  * @throws ValidationError naming each wrong field.
  */
 export function parseCompromiseEvent(event: unknown): CompromiseReport {
-  const envelope = z.looseObject({ source: z.string().min(1), 'detail-type': z.literal('KeyCompromised'), detail: compromiseReportSchema }).safeParse(event);
+  const envelope = z
+    .looseObject({ id: z.string().min(1).max(128).optional(), source: z.string().min(1), 'detail-type': z.literal('KeyCompromised'), detail: compromiseReportSchema })
+    .safeParse(event);
   if (!envelope.success) throw new ValidationError('KeyCompromised event', describeIssues(envelope.error.issues));
-  const { source, detail } = envelope.data;
+  const { id, source, detail } = envelope.data;
   return {
+    ...(id === undefined ? {} : { reportId: id }),
     secretId: detail.secret,
     reportedBy: detail.reportedBy ?? source,
     ...(detail.reason === undefined ? {} : { reason: detail.reason }),
@@ -162,7 +170,7 @@ async function findReportedKey(metadata: SecretMetadata, report: CompromiseRepor
  */
 export async function respondToCompromise(report: CompromiseReport, deps: CompromiseDeps): Promise<CompromiseOutcome> {
   const metadata = await deps.store.describe(report.secretId);
-  const { current, reported } = await findReportedKey(metadata, report, deps);
+  const { current, reported } = await findReportedKey(metadata, await pinnedToFirstDelivery(metadata, report, deps), deps);
   const { fingerprint } = reported;
   const isCurrent = reported.stage === STAGE.current;
   const context = resolveSecretContext(metadata, current);
@@ -176,14 +184,14 @@ export async function respondToCompromise(report: CompromiseReport, deps: Compro
 
   const note = (event: Omit<LedgerEvent, 'secretArn' | 'token' | 'at' | 'actor'>): Promise<void> =>
     recordAfterTheFact(deps.ledger, deps.logger, { secretArn: metadata.arn, token, at: deps.now().toISOString(), actor: `compromise (${report.reportedBy})`, ...event });
-  await note({ state: 'compromised', fingerprint, ...(providerKeyId ? { providerKeyId } : {}), detail: `${reported.stage} key reported by ${report.reportedBy}${reason ? `: ${reason}` : ''}` });
+  await note({ state: 'compromised', fingerprint, ...(providerKeyId ? { providerKeyId } : {}), detail: `${reported.stage} key reported by ${report.reportedBy}${reason ? `: ${reason}` : ''}${report.reportId ? ` [report ${report.reportId}]` : ''}` });
 
   const canRevoke = provider.capabilities.revokeByApi && provider.revokeKey !== undefined && providerKeyId !== undefined;
   const canIssue = provider.capabilities.issueByApi && provider.issueKey !== undefined;
   // An AWSPREVIOUS key is revoked at once (nothing reads it); an AWSCURRENT one only when asked, or when no new key can be made by API.
   const revokeNow = canRevoke && (!isCurrent || report.revokeNow === true || !canIssue);
   const done: string[] = [];
-  const failures: { what: 'tag' | 'revoke' | 'rotation'; text: string }[] = [];
+  const failures: { what: 'tag' | 'revoke' | 'rotation' | 'alert'; text: string }[] = [];
 
   if (isCurrent) {
     // The tag comes first: it makes the rotation that replaces the key revoke it at once, whoever finishes that rotation.
@@ -226,7 +234,9 @@ export async function respondToCompromise(report: CompromiseReport, deps: Compro
   const action = nextSteps({ metadata, context, provider, fingerprint, isCurrent, revocation, rotation, failed: new Set(failures.map((f) => f.what)), now: deps.now() });
   const doneText = [...done, ...failures.map((f) => `Failed: ${f.text}.`)].join(' ') || 'Nothing could be done automatically.';
 
-  await publishSecretEvent(deps.events ?? NO_EVENTS, deps.logger, metadata, 'KeyCompromised', {
+  // The CRITICAL alert is part of the response: if the bus does not take it, the response fails
+  // (and is retried, pinned to this key by its report id) rather than end in silence.
+  const alerted = await tryPublishSecretEvent(deps.events ?? NO_EVENTS, deps.logger, metadata, 'KeyCompromised', {
     step: 'compromise-response',
     ...(rotation ? { rotation } : {}),
     fingerprint,
@@ -235,6 +245,7 @@ export async function respondToCompromise(report: CompromiseReport, deps: Compro
     action: action.slice(0, 2000),
     ...(failures.length > 0 ? { errorName: 'CompromiseResponseError' } : {}),
   });
+  if (!alerted) failures.push({ what: 'alert', text: 'could not put the CRITICAL KeyCompromised event on the bus, so no alert went out; tell the security team directly' });
   if (revocation === 'revoked-now' || revocation === 'already-revoked') {
     await publishSecretEvent(deps.events ?? NO_EVENTS, deps.logger, metadata, 'KeyRevoked', {
       step: 'compromise-response',
@@ -255,6 +266,23 @@ export async function respondToCompromise(report: CompromiseReport, deps: Compro
   return { secretName: metadata.name, fingerprint, stage: reported.stage, revocation, ...(rotation ? { rotation } : {}), done: doneText, action };
 }
 
+/**
+ * A report seen before (same report id, e.g. an EventBridge redelivery or a Lambda retry after a
+ * failure) is about the key the first delivery found, which the response may have replaced since:
+ * pin it by that key's fingerprint, from the ledger. Without the ledger the report stands as is.
+ */
+async function pinnedToFirstDelivery(metadata: SecretMetadata, report: CompromiseReport, deps: CompromiseDeps): Promise<CompromiseReport> {
+  if (report.reportId === undefined || report.fingerprint !== undefined) return report;
+  try {
+    const marker = `[report ${report.reportId}]`;
+    const first = (await deps.ledger.history(metadata.arn)).find((event) => event.state === 'compromised' && event.detail?.endsWith(marker) === true);
+    return first?.fingerprint ? { ...report, fingerprint: first.fingerprint } : report;
+  } catch (error) {
+    deps.logger.warn('could not read the ledger for an earlier delivery of this report', { secret: metadata.name, errorName: errorName(error) });
+    return report;
+  }
+}
+
 /** What a person must still do, numbered. */
 function nextSteps(facts: {
   metadata: SecretMetadata;
@@ -264,7 +292,7 @@ function nextSteps(facts: {
   isCurrent: boolean;
   revocation: CompromiseOutcome['revocation'];
   rotation: string | undefined;
-  failed: ReadonlySet<'tag' | 'revoke' | 'rotation'>;
+  failed: ReadonlySet<'tag' | 'revoke' | 'rotation' | 'alert'>;
   now: Date;
 }): string {
   const { metadata, context, provider, fingerprint, isCurrent, revocation, rotation, failed } = facts;

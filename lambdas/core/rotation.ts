@@ -96,6 +96,15 @@ export async function runRotationStep(event: RotationEvent, deps: RotationDeps):
     throw new SecretStateError(`secret ${metadata.name} has no version ${token} to rotate to`);
   }
   if (stages.includes(STAGE.current)) {
+    if (step === 'finishSecret') {
+      try {
+        const finished = await finishInterruptedPromotion(metadata, token, deps);
+        if (finished) return finished;
+      } catch (error) {
+        await emitFailure(metadata, token, step, error, deps);
+        throw error;
+      }
+    }
     deps.logger.info('version is already AWSCURRENT; nothing to do', { step, secret: metadata.name, token });
     return 'already-current';
   }
@@ -139,7 +148,10 @@ async function emitFailure(metadata: SecretMetadata, token: string, step: Rotati
     rotation: token,
     errorName: error instanceof Error ? error.name : 'Error',
     summary: `${step} of ${metadata.name} failed: ${message}`.slice(0, 1000),
-    done: 'The current key is unchanged (AWSCURRENT was not moved). Secrets Manager retries the rotation.',
+    done:
+      step === 'finishSecret'
+        ? 'Secrets Manager retries the rotation; the retry finishes the promotion whether or not this attempt moved AWSCURRENT, so applications keep a working key either way.'
+        : 'The current key is unchanged (AWSCURRENT was not moved). Secrets Manager retries the rotation.',
   });
 }
 
@@ -220,10 +232,25 @@ async function issueByApi(
   registerSecret(...strings);
   const fingerprint = fingerprintOf(strings[0] ?? '');
   const value = { ...issued.value, issuedAt: deps.now().toISOString(), fingerprint, providerKeyId: issued.providerKeyId ?? issued.value.providerKeyId };
+  const serialized = JSON.stringify(value);
   try {
-    await deps.store.putPendingValue(metadata.arn, token, JSON.stringify(value));
+    await deps.store.putPendingValue(metadata.arn, token, serialized);
   } catch (storeError) {
-    await compensate(metadata, token, current, context, provider, issued.providerKeyId, fingerprint, storeError, deps);
+    // A timeout or a lost response leaves it unknown whether the store happened: look before
+    // revoking, or a key that is safely AWSPENDING would be revoked and every retry would then
+    // find a dead pending key.
+    const stored = await storedAfterAll(metadata, token, serialized, deps);
+    if (stored === 'no') await compensate(metadata, token, current, context, provider, issued.providerKeyId, fingerprint, storeError, deps);
+    if (stored === 'unknown') {
+      // Neither revoke a key that may be stored nor keep going: the retry finds it AWSPENDING, or
+      // finds the intent in the ledger and revokes the unstored key by its name.
+      throw new StoreFailedError(
+        `storing the new ${provider.displayName} key ${fingerprint} for ${metadata.name} as AWSPENDING may or may not have happened (${storeError instanceof Error ? storeError.name : 'unknown error'}); ` +
+          'the current key is unchanged. Secrets Manager retries the rotation, which keeps the key if it was stored and revokes it if it was not.',
+        { cause: storeError },
+      );
+    }
+    deps.logger.warn('PutSecretValue failed but the new key is stored as AWSPENDING; going on', { secret: metadata.name, token, fingerprint, errorName: storeError instanceof Error ? storeError.name : 'unknown' });
   }
   await note(deps, { secretArn: metadata.arn, token, state: 'stored-pending', providerKeyId: issued.providerKeyId, fingerprint });
   deps.logger.info('createSecret: new key created at the platform and stored as AWSPENDING', {
@@ -264,6 +291,15 @@ async function revokeOrphans(
     const outcome = await provider.revokeKey({ authenticateWith: current, providerKeyId: id, target: context });
     await note(deps, { secretArn: metadata.arn, token, state: 'orphan-revoked', providerKeyId: id, detail: outcome });
     deps.logger.warn('revoked an orphaned key from an earlier attempt', { secret: metadata.name, token, providerKeyId: id, outcome });
+  }
+}
+
+/** Whether the pending version holds exactly `value` after a PutSecretValue that failed: `unknown` when even that cannot be read. */
+async function storedAfterAll(metadata: SecretMetadata, token: string, value: string, deps: RotationDeps): Promise<'yes' | 'no' | 'unknown'> {
+  try {
+    return (await deps.store.getValue(metadata.arn, { versionId: token, stage: STAGE.pending })) === value ? 'yes' : 'no';
+  } catch {
+    return 'unknown';
   }
 }
 
@@ -333,58 +369,87 @@ async function finishSecret(metadata: SecretMetadata, token: string, deps: Rotat
   const currentVersion = versionWithStage(metadata, STAGE.current);
   if (currentVersion === token) return 'already-promoted';
   const current = await readCurrent(metadata, deps);
-  const raw = await deps.store.getValue(metadata.arn, { versionId: token, stage: STAGE.pending });
+  const pending = await readPromotedValue(metadata, { versionId: token, stage: STAGE.pending }, deps);
+  // Scheduled before the promotion: should the promotion fail, the revoker finds the old key
+  // still AWSCURRENT and refuses; scheduled after it, a failure here would lose the revocation.
+  const oldKey = current && currentVersion !== undefined ? await planOldKey(metadata, token, currentVersion, current, pending, deps) : undefined;
+  await deps.store.moveStage(metadata.arn, STAGE.current, token, currentVersion);
+  await completePromotion(metadata, token, pending, currentVersion, oldKey, deps);
+  return 'promoted';
+}
+
+/** A promotion's aftermath, planned before AWSCURRENT moves: what becomes of the key it replaces. */
+interface OldKeyPlan {
+  readonly fingerprint: string;
+  readonly compromised: boolean;
+  readonly revoke: () => Promise<void>;
+  readonly manualAction?: string;
+}
+
+async function readPromotedValue(metadata: SecretMetadata, selector: { versionId: string; stage?: string }, deps: RotationDeps): Promise<ManagedSecretValue> {
+  const raw = await deps.store.getValue(metadata.arn, selector);
   if (raw === undefined) {
     throw new ValidationError(`pending value of ${metadata.name}`, ['is missing; the rotation must be started again']);
   }
-  const pending = parseSecretValue(raw, `pending value of ${metadata.name}`);
-  registerSecret(...credentialStrings(pending));
-  const newFingerprint = fingerprintOf(credentialStrings(pending)[0] ?? '');
+  const value = parseSecretValue(raw, `pending value of ${metadata.name}`);
+  registerSecret(...credentialStrings(value));
+  return value;
+}
 
-  // Scheduled before the promotion: should the promotion fail, the revoker finds the old key
-  // still AWSCURRENT and refuses; scheduled after it, a failure here would lose the revocation.
-  // A key reported compromised (tag keyrotor:compromised) is not given a grace period: it is
-  // revoked the moment its replacement is AWSCURRENT.
-  let oldKey: { fingerprint: string; compromised: boolean; revoke: () => Promise<void>; manualAction?: string } | undefined;
-  if (current && currentVersion !== undefined) {
-    const context = resolveSecretContext(metadata, current);
-    const provider = deps.providers.get(context.provider);
-    const fingerprint = fingerprintOf(credentialStrings(current)[0] ?? '');
-    const providerKeyId = keyIdOf(provider, current);
-    const compromised = metadata.tags[TAG.compromised] === fingerprint;
-    const request = { secretArn: metadata.arn, token, versionId: currentVersion, providerKeyId: providerKeyId ?? '', fingerprint };
-    if (provider.capabilities.revokeByApi && provider.revokeKey && providerKeyId !== undefined && compromised) {
-      oldKey = { fingerprint, compromised, revoke: () => revokeCompromisedKey(metadata, request, pending, context, provider, deps) };
-    } else if (provider.capabilities.revokeByApi && provider.revokeKey && providerKeyId !== undefined) {
-      const at = new Date(deps.now().getTime() + deps.gracePeriodMs);
-      const outcome = await deps.revocations.schedule(request, at);
-      oldKey = {
-        fingerprint,
-        compromised,
-        revoke: async () => {
-          await note(deps, { secretArn: metadata.arn, token, state: 'revocation-scheduled', providerKeyId, fingerprint, detail: `at ${at.toISOString()} (${outcome})` });
-          deps.logger.info('old key revocation scheduled', { secret: metadata.name, fingerprint, at: at.toISOString(), outcome });
-        },
-      };
-    } else {
-      const removal = provider.manual.revoke({ secretName: metadata.name, baseUrl: context.baseUrl, fingerprint });
-      const action = compromised ? `The old key ${fingerprint} was reported compromised: if it is still in the admin panel, remove it now. ${removal}` : removal;
-      oldKey = {
-        fingerprint,
-        compromised,
-        manualAction: action,
-        revoke: async () => {
-          deps.logger.warn('manual action required: remove the old key', { secret: metadata.name, fingerprint, compromised, action });
-        },
-      };
-    }
+/**
+ * What becomes of the key being replaced (held by `oldVersion`): a revocation scheduled after the
+ * grace period, an immediate one for a key reported compromised (tag keyrotor:compromised), or a
+ * person's removal where the platform cannot revoke by API. Scheduling is idempotent (named after
+ * the rotation), so planning again on a retry schedules nothing twice.
+ */
+async function planOldKey(metadata: SecretMetadata, token: string, oldVersion: string, old: ManagedSecretValue, replacement: ManagedSecretValue, deps: RotationDeps): Promise<OldKeyPlan> {
+  const context = resolveSecretContext(metadata, old);
+  const provider = deps.providers.get(context.provider);
+  const fingerprint = fingerprintOf(credentialStrings(old)[0] ?? '');
+  const providerKeyId = keyIdOf(provider, old);
+  const compromised = metadata.tags[TAG.compromised] === fingerprint;
+  const request = { secretArn: metadata.arn, token, versionId: oldVersion, providerKeyId: providerKeyId ?? '', fingerprint };
+  if (provider.capabilities.revokeByApi && provider.revokeKey && providerKeyId !== undefined && compromised) {
+    return { fingerprint, compromised, revoke: () => revokeCompromisedKey(metadata, request, replacement, context, provider, deps) };
   }
+  if (provider.capabilities.revokeByApi && provider.revokeKey && providerKeyId !== undefined) {
+    const at = new Date(deps.now().getTime() + deps.gracePeriodMs);
+    const outcome = await deps.revocations.schedule(request, at);
+    return {
+      fingerprint,
+      compromised,
+      revoke: async () => {
+        await note(deps, { secretArn: metadata.arn, token, state: 'revocation-scheduled', providerKeyId, fingerprint, detail: `at ${at.toISOString()} (${outcome})` });
+        deps.logger.info('old key revocation scheduled', { secret: metadata.name, fingerprint, at: at.toISOString(), outcome });
+      },
+    };
+  }
+  const removal = provider.manual.revoke({ secretName: metadata.name, baseUrl: context.baseUrl, fingerprint });
+  const action = compromised ? `The old key ${fingerprint} was reported compromised: if it is still in the admin panel, remove it now. ${removal}` : removal;
+  return {
+    fingerprint,
+    compromised,
+    manualAction: action,
+    revoke: async () => {
+      deps.logger.warn('manual action required: remove the old key', { secret: metadata.name, fingerprint, compromised, action });
+    },
+  };
+}
 
-  await deps.store.moveStage(metadata.arn, STAGE.current, token, currentVersion);
-  await note(deps, { secretArn: metadata.arn, token, state: 'promoted', fingerprint: newFingerprint, providerKeyId: pending.providerKeyId });
-  deps.logger.info('finishSecret: new key is AWSCURRENT', { secret: metadata.name, token, fingerprint: newFingerprint, previousVersion: currentVersion });
+/** Everything after AWSCURRENT moved: the ledger, the old key's fate, the tags, the events. */
+async function completePromotion(
+  metadata: SecretMetadata,
+  token: string,
+  promoted: ManagedSecretValue,
+  previousVersion: string | undefined,
+  oldKey: OldKeyPlan | undefined,
+  deps: RotationDeps,
+): Promise<void> {
+  const newFingerprint = fingerprintOf(credentialStrings(promoted)[0] ?? '');
+  await note(deps, { secretArn: metadata.arn, token, state: 'promoted', fingerprint: newFingerprint, providerKeyId: promoted.providerKeyId });
+  deps.logger.info('finishSecret: new key is AWSCURRENT', { secret: metadata.name, token, fingerprint: newFingerprint, previousVersion });
   await oldKey?.revoke();
-  await updateKeyTags(metadata, pending, deps);
+  await updateKeyTags(metadata, promoted, deps);
   await emit(deps, metadata, 'RotationSucceeded', {
     step: 'finishSecret',
     rotation: token,
@@ -402,6 +467,32 @@ async function finishSecret(metadata: SecretMetadata, token: string, deps: Rotat
       action: oldKey.manualAction,
     });
   }
+}
+
+/** Ledger states of a rotation that has not been promoted yet. */
+const BEFORE_PROMOTION: ReadonlySet<string> = new Set(['intent', 'orphan-revoked', 'key-created', 'stored-pending', 'tested']);
+
+/**
+ * finishSecret found its own version already AWSCURRENT. Normally that is a retry after a
+ * finished promotion; but when UpdateSecretVersionStage moved the label and its answer was lost,
+ * the ledger still says the rotation was not promoted, and everything after the move — the
+ * ledger, the old key's revocation, the tags, the events — has not happened. Finish it now, with
+ * the key that became AWSPREVIOUS as the old one.
+ */
+async function finishInterruptedPromotion(metadata: SecretMetadata, token: string, deps: RotationDeps): Promise<StepOutcome | undefined> {
+  const record = await deps.ledger.get(metadata.arn, token).catch((error: unknown) => {
+    deps.logger.warn('could not read the ledger to see whether this promotion finished; assuming it did', { secret: metadata.name, token, errorName: error instanceof Error ? error.name : 'unknown' });
+    return undefined;
+  });
+  if (!record || !BEFORE_PROMOTION.has(record.state)) return undefined;
+  deps.logger.warn('AWSCURRENT moved but the promotion did not finish (its answer was lost); finishing it', { secret: metadata.name, token, ledgerState: record.state });
+  const promoted = await readPromotedValue(metadata, { versionId: token }, deps);
+  const previousVersion = versionWithStage(metadata, STAGE.previous);
+  const previousRaw = previousVersion === undefined ? undefined : await deps.store.getValue(metadata.arn, { versionId: previousVersion });
+  const previous = tryParseSecretValue(previousRaw);
+  if (previous) registerSecret(...credentialStrings(previous));
+  const oldKey = previous && previousVersion !== undefined ? await planOldKey(metadata, token, previousVersion, previous, promoted, deps) : undefined;
+  await completePromotion(metadata, token, promoted, previousVersion, oldKey, deps);
   return 'promoted';
 }
 
