@@ -30,6 +30,7 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { recordCapture } from './secret-scan';
 
 /** One notification as SNS delivers it to an SQS subscriber without raw delivery (the JSON envelope). */
 export interface SnsNotification {
@@ -127,6 +128,8 @@ export async function captureTopicInQueue(sns: SNSClient, sqs: SQSClient, topicA
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: MAX_MESSAGES, WaitTimeSeconds: waitTimeSeconds, MessageAttributeNames: ['All'] }),
     );
+    // What a subscriber receives, body and attributes, goes to the suite-wide secret scan.
+    for (const message of Messages) recordCapture('sns-delivery', JSON.stringify({ Body: message.Body, MessageAttributes: message.MessageAttributes }));
     if (Messages.length > 0) {
       // Deleted at once: a message left in flight would be received again after its visibility timeout.
       await sqs.send(

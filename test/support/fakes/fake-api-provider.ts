@@ -3,6 +3,7 @@ import { ProviderAuthError, ProviderUnavailableError } from '../../../lambdas/co
 import type { ManagedSecretValue } from '../../../lambdas/core/secret-value';
 import type { IssueRequest, KeyRecord, Provider, RevokeRequest } from '../../../lambdas/ports/provider';
 import type { ProviderRegistry } from '../../../lambdas/providers/registry';
+import { recordSecret } from '../secret-scan';
 
 type ImburseValue = Extract<ManagedSecretValue, { provider: 'imburse' }>;
 
@@ -24,6 +25,7 @@ export class FakeApiPlatform {
 
   public addKey(name = 'initial'): { publicKey: string; privateKey: string } {
     const key = { publicKey: randomUUID(), privateKey: randomBytes(32).toString('base64'), name, active: true };
+    recordSecret(key.privateKey); // the public key is a key id, not a secret
     this.keys.set(key.publicKey, key);
     return key;
   }

@@ -1,8 +1,12 @@
 import { ConcurrentRotationError } from '../../../lambdas/core/errors';
 import type { Ledger, LedgerEvent, RotationRecord } from '../../../lambdas/ports/ledger';
 import type { RevocationRequest, RevocationScheduler } from '../../../lambdas/ports/revocation-scheduler';
+import { capturedText, recordCapture } from '../secret-scan';
 
-/** A ledger with the same conditional-write semantics as the DynamoDB adapter. */
+/**
+ * A ledger with the same conditional-write semantics as the DynamoDB adapter. Every record it is given is also
+ * recorded for the suite-wide secret scan (`keyrotor history` prints them; the table is an audit trail).
+ */
 export class InMemoryLedger implements Ledger {
   public readonly events: LedgerEvent[] = [];
   readonly #records = new Map<string, RotationRecord>();
@@ -10,6 +14,11 @@ export class InMemoryLedger implements Ledger {
   public raceNextClaim = false;
   /** Fail every call (a ledger outage). */
   public down = false;
+
+  #append(event: LedgerEvent): void {
+    this.events.push(event);
+    recordCapture('ledger', capturedText(event));
+  }
 
   #check(): void {
     if (this.down) throw Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' });
@@ -25,13 +34,13 @@ export class InMemoryLedger implements Ledger {
     }
     const attempt = (previous?.attempt ?? 0) + 1;
     this.#records.set(key, { secretArn, token, state: 'intent', attempt, keyName, updatedAt: at, ...(previous?.providerKeyId ? { providerKeyId: previous.providerKeyId } : {}) });
-    this.events.push({ secretArn, token, state: 'intent', at, actor: 'rotation-lambda', detail: `attempt ${attempt}: key "${keyName}"` });
+    this.#append({ secretArn, token, state: 'intent', at, actor: 'rotation-lambda', detail: `attempt ${attempt}: key "${keyName}"` });
     return previous ? { attempt, previous } : { attempt };
   }
 
   public async record(event: LedgerEvent): Promise<void> {
     this.#check();
-    this.events.push(event);
+    this.#append(event);
     const key = `${event.secretArn}|${event.token}`;
     const previous = this.#records.get(key);
     this.#records.set(key, {

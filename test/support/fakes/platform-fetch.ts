@@ -2,6 +2,7 @@
  * A `fetch` stand-in for unit tests (no network): answers like Thought Industries' REST API
  * for the keys it is told are valid, and records what it was asked.
  */
+import { recordSecret } from '../secret-scan';
 import { json } from './fetch-stub';
 
 export interface FetchCall {
@@ -23,6 +24,7 @@ export const UNAUTHORIZED_BODY = { error: 'unauthorized', message: 'Invalid or e
 export { json };
 
 export function stubThoughtIndustries(validKeys: string[] = []): StubbedPlatform {
+  recordSecret(...validKeys);
   const platform: StubbedPlatform = {
     calls: [],
     validKeys: new Set(validKeys),
@@ -30,6 +32,7 @@ export function stubThoughtIndustries(validKeys: string[] = []): StubbedPlatform
     fetch: (async (input: string | URL | Request, init?: RequestInit) => {
       const headers = new Headers(init?.headers);
       const authorization = headers.get('authorization') ?? undefined;
+      recordSecret(authorization?.replace(/^Bearer /, '')); // the key the code under test sent
       platform.calls.push({ url: String(input), method: init?.method ?? 'GET', authorization });
       const queued = platform.queue.shift();
       if (queued) return queued();

@@ -17,6 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { recordSecret } from '../secret-scan';
 import {
   checkFailNextArguments,
   FailureQueue,
@@ -162,6 +163,7 @@ export async function startBossInsightsSandbox(options: BossInsightsSandboxOptio
   if (!Number.isInteger(rateLimit) || rateLimit < 1) throw new RangeError('rateLimit must be a positive integer');
   if (!Number.isFinite(rateWindowMs) || rateWindowMs <= 0) throw new RangeError('rateWindowMs must be a positive number');
   if (accountKey.length === 0) throw new RangeError('accountKey must not be empty');
+  recordSecret(accountKey); // the Account-Key header is a credential too
 
   const keys: StoredKey[] = [];
   const failures = new FailureQueue<InjectedFailure>();
@@ -177,6 +179,7 @@ export async function startBossInsightsSandbox(options: BossInsightsSandboxOptio
       createdAt: new Date(now()).toISOString(),
       key: randomAlphanumeric(40),
     };
+    recordSecret(stored.key); // its id is public
     keys.push(stored);
     return stored;
   };

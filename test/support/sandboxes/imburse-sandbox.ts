@@ -24,6 +24,7 @@
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { recordSecret } from '../secret-scan';
 import {
   FailureQueue,
   FixedWindowRateLimiter,
@@ -216,6 +217,7 @@ export async function startImburseSandbox(options: ImburseSandboxOptions = {}): 
       roles: [...roles],
       nonces: new Map(),
     };
+    recordSecret(key.privateKey); // the publicKey is the key's id, not a secret
     keys.set(key.publicKey, key);
     return key;
   };
@@ -280,6 +282,7 @@ export async function startImburseSandbox(options: ImburseSandboxOptions = {}): 
       if (method !== 'POST') return { status: 405, headers: { Allow: 'POST' }, body: errorBody('MethodNotAllowed', `Method ${method} is not allowed.`), errorCode: 'MethodNotAllowed' };
       const key = verifyHmac(authorization, body);
       const accessToken = randomBytes(32).toString('base64url');
+      recordSecret(accessToken);
       const expires = now() + tokenLifetimeMs;
       tokens.set(accessToken, { publicKey: key.publicKey, expires });
       return { status: 200, body: { accessToken, expires } };

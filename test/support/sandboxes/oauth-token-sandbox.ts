@@ -24,6 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { recordSecret } from '../secret-scan';
 
 /** One request as the sandbox saw it. Never holds a client secret, an `Authorization` value or a token. */
 export interface OAuthRecordedRequest {
@@ -258,6 +259,7 @@ export async function startOAuthTokenSandbox(options: OAuthTokenSandboxOptions =
     }
 
     const accessToken = `oat_${randomBytes(32).toString('base64url')}`;
+    recordSecret(accessToken);
     const expiresAtMs = at + lifetimeSeconds * 1000;
     const token: TokenState = {
       clientId: clientId as string,
@@ -363,6 +365,7 @@ export async function startOAuthTokenSandbox(options: OAuthTokenSandboxOptions =
       if (client.scopes !== undefined && !client.scopes.every((scope) => SCOPE_TOKEN.test(scope))) {
         throw new TypeError('addClient: every scope must be an RFC 6749 scope token (printable, no spaces, quotes or backslashes)');
       }
+      recordSecret(client.clientSecret); // the client id is public
       clients.set(client.clientId, { clientSecret: client.clientSecret, scopes: client.scopes ? [...client.scopes] : undefined, auth: client.auth ?? 'any', revoked: false });
     },
     revokeClient(clientId) {

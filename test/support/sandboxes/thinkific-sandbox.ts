@@ -11,6 +11,7 @@
  * of fake users, with `page` and `limit`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { recordSecret } from '../secret-scan';
 import {
   FailureQueue,
   FixedWindowRateLimiter,
@@ -102,7 +103,9 @@ const USERS = Array.from({ length: 60 }, (_, index) => ({
 
 /** Generates a plausible token: 40 random letters and digits. */
 export function makeThinkificToken(): string {
-  return randomAlphanumeric(40);
+  const token = randomAlphanumeric(40);
+  recordSecret(token);
+  return token;
 }
 
 /** Starts a sandbox on `127.0.0.1` with a free port. Close it with {@link ThinkificSandbox.close}. */
@@ -194,6 +197,7 @@ export async function startThinkificSandbox(options: ThinkificSandboxOptions = {
       if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) {
         throw new TypeError('addToken: malformed Thinkific token (expected 16 to 4096 printable characters without spaces)');
       }
+      recordSecret(token);
       tokens.set(token, addOptions.expiresAt === undefined ? Number.POSITIVE_INFINITY : toEpochMs(addOptions.expiresAt, 'addToken: expiresAt'));
     },
     removeToken(token) {

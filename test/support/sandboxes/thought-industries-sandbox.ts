@@ -12,6 +12,7 @@
  * (`pageInfo.cursor` is always `null`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { recordSecret } from '../secret-scan';
 import {
   FailureQueue,
   FixedWindowRateLimiter,
@@ -129,7 +130,9 @@ const INJECTED_BODIES: Record<500 | 502 | 503, { error: string; message: string 
 
 /** Generates a well-formed key, e.g. `makeThoughtIndustriesKey('production')` → `'ti_live_'` + 24 random alphanumerics. */
 export function makeThoughtIndustriesKey(environment: 'production' | 'sandbox'): string {
-  return (environment === 'production' ? 'ti_live_' : 'ti_test_') + randomAlphanumeric(24);
+  const key = (environment === 'production' ? 'ti_live_' : 'ti_test_') + randomAlphanumeric(24);
+  recordSecret(key);
+  return key;
 }
 
 /** Starts a sandbox on `127.0.0.1` with a free port. Close it with {@link ThoughtIndustriesSandbox.close}. */
@@ -239,6 +242,7 @@ export async function startThoughtIndustriesSandbox(options: ThoughtIndustriesSa
       if (typeof apiKey !== 'string' || !KEY_PATTERN.test(apiKey)) {
         throw new TypeError('addKey: malformed Thought Industries API key (expected ti_live_ or ti_test_ followed by at least 16 letters or digits)');
       }
+      recordSecret(apiKey);
       const propagationFailures = addOptions.propagationFailures ?? 0;
       if (!Number.isInteger(propagationFailures) || propagationFailures < 0) {
         throw new RangeError('addKey: propagationFailures must be a non-negative integer');

@@ -15,6 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { recordSecret } from '../secret-scan';
 import {
   FailureQueue,
   randomAlphanumeric,
@@ -127,7 +128,9 @@ function fakeUserId(index: number): string {
 
 /** Generates a plausible Thrive API key: 48 random letters and digits. */
 export function makeThriveApiKey(): string {
-  return randomAlphanumeric(48);
+  const apiKey = randomAlphanumeric(48);
+  recordSecret(apiKey);
+  return apiKey;
 }
 
 /** Collapses whitespace so a query matches however it was laid out. */
@@ -280,7 +283,8 @@ export async function startThriveSandbox(options: ThriveSandboxOptions = {}): Pr
       const ttlMs = issueOptions.ttlMs ?? ADMIN_TOKEN_TTL_MS;
       if (!Number.isFinite(ttlMs)) throw new RangeError('issueAdminToken: ttlMs must be a finite number');
       const token = `eyJhbGciOiJSUzI1NiJ9.${randomAlphanumeric(64)}.${randomAlphanumeric(43)}`;
-      const correlationId = randomUUID();
+      const correlationId = randomUUID(); // pairs with the token; not a credential on its own
+      recordSecret(token);
       sessions.set(token, { correlationId, expiresAt: now() + ttlMs });
       return { token, correlationId };
     },
@@ -288,6 +292,7 @@ export async function startThriveSandbox(options: ThriveSandboxOptions = {}): Pr
       if (typeof apiKey !== 'string' || !KEY_PATTERN.test(apiKey)) {
         throw new TypeError('addApiKey: malformed Thrive API key (expected 8 to 1024 printable characters without spaces)');
       }
+      recordSecret(apiKey);
       apiKeys.set(apiKey, addOptions.validUntil === undefined ? Number.POSITIVE_INFINITY : toEpochMs(addOptions.validUntil, 'addApiKey: validUntil'));
     },
     revokeApiKey(apiKey) {
