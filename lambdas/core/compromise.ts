@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { BOOTSTRAP_SECRET_MARKER, STAGE, TAG } from './contracts';
 import { CompromiseResponseError, SecretStateError, ValidationError } from './errors';
 import { NO_EVENTS, publishSecretEvent, tryPublishSecretEvent, type EventPublisher } from './events';
@@ -94,14 +94,14 @@ export interface CompromiseOutcome {
 /** The `detail` of a KeyCompromised event put on the bus by a person or a security tool (the response's input). */
 export const compromiseReportSchema = z.object({
   /** The secret's name (`keyrotor/…`) or ARN. */
-  secret: z.string().min(1).max(2048),
-  reason: z.string().max(1000).optional(),
+  secret: z.string().check(z.minLength(1), z.maxLength(2048)),
+  reason: z.optional(z.string().check(z.maxLength(1000))),
   /** Revoke the AWSCURRENT key at once, before a replacement exists. @default false */
-  revokeNow: z.boolean().optional(),
+  revokeNow: z.optional(z.boolean()),
   /** Who is reporting (a person, a tool); defaults to the event's source. */
-  reportedBy: z.string().min(1).max(256).optional(),
+  reportedBy: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
   /** The leaked key's fingerprint (see CompromiseReport.fingerprint). */
-  fingerprint: z.string().min(1).max(64).optional(),
+  fingerprint: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
 });
 
 /**
@@ -111,7 +111,12 @@ export const compromiseReportSchema = z.object({
  */
 export function parseCompromiseEvent(event: unknown): CompromiseReport {
   const envelope = z
-    .looseObject({ id: z.string().min(1).max(128).optional(), source: z.string().min(1), 'detail-type': z.literal('KeyCompromised'), detail: compromiseReportSchema })
+    .looseObject({
+      id: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+      source: z.string().check(z.minLength(1)),
+      'detail-type': z.literal('KeyCompromised'),
+      detail: compromiseReportSchema,
+    })
     .safeParse(event);
   if (!envelope.success) throw new ValidationError('KeyCompromised event', describeIssues(envelope.error.issues));
   const { id, source, detail } = envelope.data;

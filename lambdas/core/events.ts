@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ENVIRONMENTS, PROVIDER_IDS, TAG, type Environment, type ProviderId } from './contracts';
 import { SecretStateError, ValidationError } from './errors';
 import { redactText } from './redaction';
@@ -48,28 +48,28 @@ export const DEFAULT_SEVERITY: Readonly<Record<EventType, (typeof SEVERITY_LEVEL
 export const eventDetailSchema = z.strictObject({
   version: z.literal(DETAIL_VERSION),
   /** The secret's name (or ARN). */
-  secret: z.string().min(1).max(2048),
+  secret: z.string().check(z.minLength(1), z.maxLength(2048)),
   provider: z.enum(PROVIDER_IDS),
   environment: z.enum(ENVIRONMENTS),
   /** `…XXXX#hhhhhhhh`; absent where no key is involved. */
-  fingerprint: z.string().max(64).optional(),
+  fingerprint: z.optional(z.string().check(z.maxLength(64))),
   /** The rotation step or operation, e.g. `createSecret`, `revoke`, `refresh`. */
-  step: z.string().max(64).optional(),
+  step: z.optional(z.string().check(z.maxLength(64))),
   /** The rotation's ClientRequestToken. */
-  rotation: z.string().max(128).optional(),
+  rotation: z.optional(z.string().check(z.maxLength(128))),
   /** Which attempt of the step this was (Secrets Manager retries steps). */
-  attempt: z.number().int().min(1).max(1000).optional(),
+  attempt: z.optional(z.int().check(z.minimum(1), z.maximum(1000))),
   severity: z.enum(SEVERITY_LEVELS),
   /** One sentence: what happened. */
-  summary: z.string().min(1).max(1000),
+  summary: z.string().check(z.minLength(1), z.maxLength(1000)),
   /** What keyrotor already did about it. */
-  done: z.string().max(1000).optional(),
+  done: z.optional(z.string().check(z.maxLength(1000))),
   /** What a person must do next, when anything. */
-  action: z.string().max(2000).optional(),
+  action: z.optional(z.string().check(z.maxLength(2000))),
   /** The error's class, for failures. */
-  errorName: z.string().max(128).optional(),
+  errorName: z.optional(z.string().check(z.maxLength(128))),
   /** When a key or token expires, ISO 8601 (KeyExpiringSoon, TokenRefreshFailed). */
-  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  expiresAt: z.optional(z.iso.datetime({ offset: true })),
 });
 export type EventDetail = z.infer<typeof eventDetailSchema>;
 

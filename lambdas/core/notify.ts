@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { MANAGED_SECRET_PREFIX } from './contracts';
 import { alertFor, alertForSecretsManagerEvent, parseSecretsManagerEvent, secretNameOf, type AlertOptions } from './alert-messages';
 import { ROTATION_STEPS } from './contracts';
@@ -36,11 +36,11 @@ export interface NotifyResult {
 
 /** The part of an EventBridge event the notifier reads; everything else is ignored. */
 const envelopeSchema = z.looseObject({
-  source: z.string().min(1).max(256),
-  'detail-type': z.string().min(1).max(256),
+  source: z.string().check(z.minLength(1), z.maxLength(256)),
+  'detail-type': z.string().check(z.minLength(1), z.maxLength(256)),
   /** Validated by what reads it: `buildEvent` for keyrotor's events; Secrets Manager's are read field by field. */
-  detail: z.unknown().optional(),
-  time: z.string().max(64).optional(),
+  detail: z.optional(z.unknown()),
+  time: z.optional(z.string().check(z.maxLength(64))),
 });
 export type EventBridgeEnvelope = z.infer<typeof envelopeSchema>;
 

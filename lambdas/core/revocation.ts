@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { STAGE } from './contracts';
 import { ManualActionRequiredError, SecretStateError, ValidationError } from './errors';
 import { registerSecret } from './redaction';
@@ -23,10 +23,10 @@ export interface RevokeDeps {
 }
 
 const requestSchema = z.object({
-  secretArn: z.string().min(1),
-  token: z.string().min(1),
-  versionId: z.string().min(1),
-  providerKeyId: z.string().min(1),
+  secretArn: z.string().check(z.minLength(1)),
+  token: z.string().check(z.minLength(1)),
+  versionId: z.string().check(z.minLength(1)),
+  providerKeyId: z.string().check(z.minLength(1)),
   fingerprint: z.string(),
 });
 

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
 import { ENVIRONMENTS, type Environment, type ProviderId } from './contracts';
 import { baseUrlProblem } from './base-url';
 import { ValidationError } from './errors';
@@ -8,27 +9,32 @@ import { ValidationError } from './errors';
  * optional on input, so a secret a person created by hand with just the required fields is
  * managed too. Unknown fields are kept (applications may store their own extras).
  */
+// zod/mini loads no messages of its own: load the English ones classic zod loads on import, which describeIssues passes on.
+z.config(en());
+
 const isoDate = z.iso.datetime({ offset: true });
-const baseUrl = z.string().superRefine((value, ctx) => {
-  const problem = baseUrlProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-const nonEmpty = z.string().trim().min(1, 'must not be empty');
+const baseUrl = z.string().check(
+  z.superRefine((value, ctx) => {
+    const problem = baseUrlProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+);
+const nonEmpty = z.string().check(z.trim(), z.minLength(1, 'must not be empty'));
 
 const common = {
   environment: z.enum(ENVIRONMENTS),
   baseUrl,
-  issuedAt: isoDate.optional(),
-  expiresAt: isoDate.optional(),
-  fingerprint: z.string().optional(),
-  providerKeyId: z.string().optional(),
+  issuedAt: z.optional(isoDate),
+  expiresAt: z.optional(isoDate),
+  fingerprint: z.optional(z.string()),
+  providerKeyId: z.optional(z.string()),
 };
 
 export const secretValueSchema = z.discriminatedUnion('provider', [
   z.looseObject({ provider: z.literal('thought-industries'), ...common, apiKey: nonEmpty }),
   z.looseObject({ provider: z.literal('thinkific'), ...common, apiKey: nonEmpty }),
   // tenantsUrl: where Thrive's GraphQL tenants endpoint is, when not the environment's default (local sandboxes).
-  z.looseObject({ provider: z.literal('thrive'), ...common, tenantId: nonEmpty, apiKey: nonEmpty, tenantsUrl: baseUrl.optional() }),
+  z.looseObject({ provider: z.literal('thrive'), ...common, tenantId: nonEmpty, apiKey: nonEmpty, tenantsUrl: z.optional(baseUrl) }),
   z.looseObject({ provider: z.literal('boss-insights'), ...common, apiKey: nonEmpty, accountKey: nonEmpty }),
   z.looseObject({ provider: z.literal('imburse'), ...common, tenantId: nonEmpty, publicKey: nonEmpty, privateKey: nonEmpty }),
 ]);

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { PROVIDER_IDS, TAG, TOKEN_GRANTS, TOKEN_TAG } from './contracts';
 import { KeyrotorError, ProviderRateLimitError, ProviderUnavailableError, ValidationError } from './errors';
 import { tryPublishSecretEvent, type EventPublisher, type SecretEventFields } from './events';
@@ -51,12 +51,12 @@ export interface RefreshDeps {
  * token was minted from (absent from tokens minted before keyrotor recorded it).
  */
 export const tokenValueSchema = z.looseObject({
-  accessToken: z.string().min(1),
-  tokenType: z.string().min(1),
+  accessToken: z.string().check(z.minLength(1)),
+  tokenType: z.string().check(z.minLength(1)),
   expiresAt: z.iso.datetime({ offset: true }),
   issuedAt: z.iso.datetime({ offset: true }),
-  refreshAt: z.iso.datetime({ offset: true }).optional(),
-  sourceVersionId: z.string().min(1).optional(),
+  refreshAt: z.optional(z.iso.datetime({ offset: true })),
+  sourceVersionId: z.optional(z.string().check(z.minLength(1))),
 });
 export type TokenValue = z.infer<typeof tokenValueSchema>;
 
@@ -356,6 +356,6 @@ function secretSource(secret: TokenSecret): string {
 
 /** Validates the refresher's schedule event (EventBridge Scheduler sends an empty object by default). */
 export function parseRefreshEvent(event: unknown): void {
-  const result = z.object({}).loose().safeParse(event ?? {});
+  const result = z.looseObject({}).safeParse(event ?? {});
   if (!result.success) throw new ValidationError('refresh event', describeIssues(result.error.issues));
 }

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ConfigError } from '../core/errors';
 import { describeIssues } from '../core/secret-value';
 
@@ -6,30 +6,35 @@ import { describeIssues } from '../core/secret-value';
  * Environment configuration of keyrotor's Lambdas, validated once at cold start. Only names
  * and ARNs: a secret value never goes into an environment variable.
  */
+const nonEmpty = () => z.string().check(z.minLength(1));
+const arn = () => z.string().check(z.startsWith('arn:'));
+/** A whole number from a variable's text, from `min` to `max`. */
+const wholeNumber = (min: number, max: number) => z.pipe(z.coerce.number(), z.int().check(z.minimum(min), z.maximum(max)));
+
 const ledgerEnvironment = z.object({
-  KEYROTOR_LEDGER_TABLE: z.string().min(1),
+  KEYROTOR_LEDGER_TABLE: nonEmpty(),
   /** keyrotor's EventBridge bus, where the Lambdas publish their events. */
-  KEYROTOR_EVENT_BUS: z.string().min(1),
+  KEYROTOR_EVENT_BUS: nonEmpty(),
 });
 
-const rotationEnvironment = ledgerEnvironment.extend({
-  KEYROTOR_REVOKER_ARN: z.string().startsWith('arn:'),
-  KEYROTOR_SCHEDULER_ROLE_ARN: z.string().startsWith('arn:'),
-  KEYROTOR_SCHEDULE_GROUP: z.string().min(1),
-  KEYROTOR_REVOCATION_DLQ_ARN: z.string().startsWith('arn:'),
-  KEYROTOR_GRACE_PERIOD_HOURS: z.coerce.number().positive().max(24 * 90),
+const rotationEnvironment = z.extend(ledgerEnvironment, {
+  KEYROTOR_REVOKER_ARN: arn(),
+  KEYROTOR_SCHEDULER_ROLE_ARN: arn(),
+  KEYROTOR_SCHEDULE_GROUP: nonEmpty(),
+  KEYROTOR_REVOCATION_DLQ_ARN: arn(),
+  KEYROTOR_GRACE_PERIOD_HOURS: z.coerce.number().check(z.positive(), z.maximum(24 * 90)),
 });
 
 const refreshEnvironment = z.object({
   /** keyrotor's EventBridge bus: the refresher publishes TokenRefreshed / TokenRefreshFailed there. */
-  KEYROTOR_EVENT_BUS: z.string().min(1),
-  KEYROTOR_REFRESH_RATE_MINUTES: z.coerce.number().int().min(1).max(60),
-  KEYROTOR_RENEW_AT_FRACTION: z.coerce.number().min(0.5).max(0.95),
-  KEYROTOR_RENEW_JITTER_FRACTION: z.coerce.number().min(0).max(0.2),
-  KEYROTOR_REFRESH_CONCURRENCY: z.coerce.number().int().min(1).max(20),
+  KEYROTOR_EVENT_BUS: nonEmpty(),
+  KEYROTOR_REFRESH_RATE_MINUTES: wholeNumber(1, 60),
+  KEYROTOR_RENEW_AT_FRACTION: z.coerce.number().check(z.minimum(0.5), z.maximum(0.95)),
+  KEYROTOR_RENEW_JITTER_FRACTION: z.coerce.number().check(z.minimum(0), z.maximum(0.2)),
+  KEYROTOR_REFRESH_CONCURRENCY: wholeNumber(1, 20),
 });
 
-function read<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+function read<S extends z.ZodMiniType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   const result = schema.safeParse(env);
   if (!result.success) throw new ConfigError(describeIssues(result.error.issues), 'Lambda environment');
   return result.data;
@@ -57,20 +62,23 @@ export function lazily<T>(build: () => T): () => T {
 }
 
 /** `14,7,3,1`: the sweep's warning thresholds in days, descending, each once. */
-const warningDaysVariable = z.string().transform((text, ctx) => {
-  const days = text.split(',').map((part) => Number(part.trim()));
-  const ascendingAt = days.findIndex((day, index) => index > 0 && day >= (days[index - 1] as number));
-  if (days.length === 0 || days.length > 10 || days.some((day) => !Number.isInteger(day) || day < 1 || day > 365) || ascendingAt !== -1) {
-    ctx.addIssue({ code: 'custom', message: 'must be 1 to 10 whole numbers of days from 1 to 365, comma-separated, in descending order (e.g. 14,7,3,1)' });
-    return z.NEVER;
-  }
-  return days;
-});
+const warningDaysVariable = z.pipe(
+  z.string(),
+  z.transform((text: string, ctx) => {
+    const days = text.split(',').map((part) => Number(part.trim()));
+    const ascendingAt = days.findIndex((day, index) => index > 0 && day >= (days[index - 1] as number));
+    if (days.length === 0 || days.length > 10 || days.some((day) => !Number.isInteger(day) || day < 1 || day > 365) || ascendingAt !== -1) {
+      ctx.issues.push({ code: 'custom', input: text, message: 'must be 1 to 10 whole numbers of days from 1 to 365, comma-separated, in descending order (e.g. 14,7,3,1)' });
+      return z.NEVER;
+    }
+    return days;
+  }),
+);
 
-const sweepEnvironment = rotationEnvironment.extend({
+const sweepEnvironment = z.extend(rotationEnvironment, {
   KEYROTOR_SWEEP_WARNING_DAYS: warningDaysVariable,
-  KEYROTOR_SWEEP_STUCK_AFTER_HOURS: z.coerce.number().int().min(1).max(168),
-  KEYROTOR_SWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(20),
+  KEYROTOR_SWEEP_STUCK_AFTER_HOURS: wholeNumber(1, 168),
+  KEYROTOR_SWEEP_CONCURRENCY: wholeNumber(1, 20),
 });
 
 /** The daily sweep's environment: the rotation function's (it starts rotations and schedules revocations) plus its own settings. */

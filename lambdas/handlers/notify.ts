@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { notify, type NotifyDeps, type NotifyResult } from '../core/notify';
 import { ConfigError } from '../core/errors';
 import { describeIssues } from '../core/secret-value';
@@ -12,14 +12,14 @@ import { reportErrors } from './middleware/report-errors';
 
 /** The notifier's environment: names and ARNs only. */
 const notifyEnvironment = z.object({
-  KEYROTOR_ALERTS_TOPIC_ARN: z.string().startsWith('arn:'),
+  KEYROTOR_ALERTS_TOPIC_ARN: z.string().check(z.startsWith('arn:')),
   /** The ledger table, which also holds the alert claims (`sk` = `alert#…`). */
-  KEYROTOR_LEDGER_TABLE: z.string().min(1),
+  KEYROTOR_LEDGER_TABLE: z.string().check(z.minLength(1)),
   /** Where the runbooks are browsable; an empty value (CloudFormation's "unset") means none. */
-  KEYROTOR_RUNBOOK_BASE_URL: z
-    .union([z.literal(''), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://github.com/acme/keyrotor/blob/main' })])
-    .optional()
-    .transform((value) => value || undefined),
+  KEYROTOR_RUNBOOK_BASE_URL: z.pipe(
+    z.optional(z.union([z.literal(''), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://github.com/acme/keyrotor/blob/main' })])),
+    z.transform((value: string | undefined) => value || undefined),
+  ),
 });
 export type NotifyEnvironment = z.infer<typeof notifyEnvironment>;
 

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ROTATION_STEPS } from '../core/contracts';
 import { ValidationError } from '../core/errors';
 import { runRotationStep, type RotationDeps, type RotationEvent } from '../core/rotation';
@@ -21,8 +21,8 @@ import { reportErrors } from './middleware/report-errors';
  * (createSecret, setSecret, testSecret, finishSecret) with the same ClientRequestToken.
  */
 const eventSchema = z.object({
-  SecretId: z.string().min(1),
-  ClientRequestToken: z.string().min(1),
+  SecretId: z.string().check(z.minLength(1)),
+  ClientRequestToken: z.string().check(z.minLength(1)),
   Step: z.enum(ROTATION_STEPS),
 });
 

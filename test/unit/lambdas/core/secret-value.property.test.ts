@@ -13,7 +13,7 @@ import { credentialStrings, parseSecretValue, secretValueSchema, tryParseSecretV
 
 /** The schema's fields per provider (shape keys of each option of the discriminated union). */
 const SCHEMA_FIELDS: ReadonlyMap<string, readonly string[]> = new Map(
-  secretValueSchema.options.map((option) => [String(option.shape.provider.value), Object.keys(option.shape)] as const),
+  secretValueSchema.def.options.map((option) => [String(option.shape.provider.def.values[0]), Object.keys(option.shape)] as const),
 );
 const ALL_FIELDS = new Set([...SCHEMA_FIELDS.values()].flat());
 
