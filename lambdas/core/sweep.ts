@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { BOOTSTRAP_SECRET_MARKER, STAGE, TAG, type ProviderId } from './contracts';
 import { KeyrotorError, ProviderAuthError, ProviderPermissionError, ProviderRateLimitError, ValidationError } from './errors';
 import { publishSecretEvent, type EventPublisher, type EventType } from './events';
@@ -84,13 +84,15 @@ export interface SweepPolicy {
   readonly defaultPlatformSpacingMs: number;
   /** Spacing of Secrets Manager writes (RotateSecret, TagResource, UpdateSecretVersionStage; 50/s per account and region). @default 100 ms */
   readonly writeSpacingMs: number;
+  /** Listing pages (of 100) swept together, interleaved across platform instances; a continuation starts at a batch boundary. @default 10 */
+  readonly pagesPerBatch?: number;
 }
 
 export const DEFAULT_SWEEP_POLICY: SweepPolicy = {
   warningDays: DEFAULT_WARNING_DAYS,
   stuckAfterMs: 24 * HOUR_MS,
   gracePeriodMs: 24 * HOUR_MS,
-  concurrency: 4,
+  concurrency: 16,
   overdueSlackMs: HOUR_MS,
   revocationSlackMs: HOUR_MS,
   escalateAfterMs: 7 * DAY_MS,
@@ -131,11 +133,8 @@ export interface SweepRequest {
 }
 
 const requestSchema = z.strictObject({
-  cursor: z.string().min(1).max(8192).optional(),
-  runId: z
-    .string()
-    .regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be 1 to 64 letters, digits or hyphens' })
-    .optional(),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(8192))),
+  runId: z.optional(z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be 1 to 64 letters, digits or hyphens' }))),
 });
 
 /**
@@ -300,6 +299,27 @@ interface Run {
  * the `SweepCompleted` heartbeat. A failure with one secret is logged and counted, never stops
  * the run; a failure to list or to continue fails the invocation (Lambda retries it).
  */
+/**
+ * A page's secrets reordered round-robin across platform instances (base URLs), so the lanes
+ * draw secrets of different instances and do not all wait on one instance's pacing while the
+ * others idle (a listing grouped by customer otherwise serialises the page: bench/fleet.ts).
+ */
+export function interleaveByInstance<T extends { readonly name: string; readonly tags: Readonly<Record<string, string>> }>(entries: readonly T[]): T[] {
+  const byInstance = new Map<string, T[]>();
+  for (const entry of entries) {
+    const key = entry.tags[TAG.baseUrl] ?? entry.name;
+    const queue = byInstance.get(key);
+    if (queue) queue.push(entry);
+    else byInstance.set(key, [entry]);
+  }
+  const queues = [...byInstance.values()];
+  const result: T[] = [];
+  for (let round = 0; result.length < entries.length; round++) {
+    for (const queue of queues) if (round < queue.length) result.push(queue[round] as T);
+  }
+  return result;
+}
+
 export async function sweep(request: SweepRequest, deps: SweepDeps): Promise<SweepReport> {
   const newToken = deps.newToken ?? randomUUID;
   const runId = request.runId ?? newToken();
@@ -311,15 +331,25 @@ export async function sweep(request: SweepRequest, deps: SweepDeps): Promise<Swe
   let status: SweepReport['status'] = 'complete';
 
   for (;;) {
+    // A batch of pages is swept together, interleaved across platform instances: a listing
+    // grouped by customer would otherwise leave each page waiting on one or two instances.
     const before = deps.remainingTimeMs();
-    const page = await deps.inventory.listPage('api-key', cursor);
-    pages += 1;
-    secrets += page.secrets.length;
-    await runWithConcurrency(page.secrets, deps.policy.concurrency, (entry) => sweepSecret(entry, run));
+    const batch: InventoryEntry[] = [];
+    let next: string | undefined;
+    for (let inBatch = 0; ; ) {
+      const page = await deps.inventory.listPage('api-key', cursor);
+      pages += 1;
+      inBatch += 1;
+      batch.push(...page.secrets);
+      next = page.nextCursor;
+      if (next !== undefined && next === cursor) throw new KeyrotorError('the secret listing returned the cursor it was given; stopping this sweep instead of sweeping the same page forever');
+      if (next === undefined || inBatch >= (deps.policy.pagesPerBatch ?? 10)) break;
+      cursor = next;
+    }
+    secrets += batch.length;
+    await runWithConcurrency(interleaveByInstance(batch), deps.policy.concurrency, (entry) => sweepSecret(entry, run));
     longestPageMs = Math.max(longestPageMs, before - deps.remainingTimeMs());
-    const next = page.nextCursor;
     if (next === undefined) break;
-    if (next === cursor) throw new KeyrotorError('the secret listing returned the cursor it was given; stopping this sweep instead of sweeping the same page forever');
     cursor = next;
     if (deps.remainingTimeMs() < deps.policy.timeMarginMs + longestPageMs) {
       await deps.continuation.continueWith({ cursor, runId });

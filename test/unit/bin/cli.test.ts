@@ -234,7 +234,7 @@ describe('CLI: keyrotor', () => {
       expect(await run(['rotate', 'keyrotor/imb-1', '--provider', 'imburse'])).toMatchObject({ status: 2, err: expect.stringContaining('go with --all') });
       expect((await run(['rotate', '--all', '--rate', '60', '--yes'])).err).toContain('--rate must be a number above 0 and at most 25');
       const dry = await run(['rotate', '--all', '--provider', 'imburse', '--dry-run']);
-      expect(dry.out).toBe('would start a rotation of 2 secrets (imburse), at 15/s:\n  keyrotor/imb-1\n  keyrotor/imb-2\n');
+      expect(dry.out).toBe('would start a rotation of 2 secrets (imburse), at 22/s:\n  keyrotor/imb-1\n  keyrotor/imb-2\n');
       const result = await run(['rotate', '--all', '--yes']);
       expect(result.status).toBe(0);
       expect(result.out).toMatch(/^started 2, already rotating 0, need a person 1, failed 0 \(\d+\.\d s\)\n {2}needs a person: keyrotor\/acme-prod/);

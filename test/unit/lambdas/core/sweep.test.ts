@@ -20,6 +20,7 @@ import {
   type SweepPolicy,
   type SweepReport,
   type SweepRequest,
+  interleaveByInstance,
 } from '../../../../lambdas/core/sweep';
 import type { MetricsPort } from '../../../../lambdas/ports/metrics';
 import type { Provider } from '../../../../lambdas/ports/provider';
@@ -705,6 +706,7 @@ describe('Function: sweep', () => {
     it('pages through the listing and, short of time at a page boundary, hands the cursor to a continuation that finishes the run', async () => {
       // Prepare: 5 secrets, 2 per page; each health check takes a simulated minute
       world = new World({ pageSize: 2 });
+      world.policy = { ...world.policy, pagesPerBatch: 1 };
       for (let i = 0; i < 5; i += 1) world.tiSecret(`keyrotor/acme-${i}`);
       world.onVerify = () => void (world.remaining -= 60_000);
       world.remaining = 6 * 60_000;
@@ -883,5 +885,15 @@ describe('Function: parseSweepRequest', () => {
         }
       }),
     );
+  });
+});
+
+describe('interleaveByInstance', () => {
+  const entry = (name: string, baseUrl: string) => ({ name, tags: { [TAG.baseUrl]: baseUrl } });
+
+  it('takes secrets round-robin across platform instances, keeping each instance\'s order, and loses none', () => {
+    const grouped = [entry('a1', 'https://a'), entry('a2', 'https://a'), entry('a3', 'https://a'), entry('b1', 'https://b'), entry('c1', 'https://c'), entry('c2', 'https://c')];
+    expect(interleaveByInstance(grouped).map((e) => e.name)).toEqual(['a1', 'b1', 'c1', 'a2', 'c2', 'a3']);
+    expect(interleaveByInstance([])).toEqual([]);
   });
 });

@@ -82,7 +82,8 @@ describe('Handler: sweep', () => {
       events,
       metrics: metrics ? metricsPort(metrics) : { count() {}, record() {} },
       logger: loggerPort(logger),
-      policy: DEFAULT_SWEEP_POLICY,
+      // One page per batch, so a page boundary is a continuation point in these small listings.
+      policy: { ...DEFAULT_SWEEP_POLICY, pagesPerBatch: 1 },
       now: () => NOW,
       pacer: new Pacer({ now: () => 0, sleep: async () => undefined }),
       continuation: () => ({ continueWith: async (request) => void continuations.push(request) }),
@@ -200,10 +201,12 @@ describe('Handler: sweep (composition root)', () => {
   it('lists by tag, publishes on the bus named by KEYROTOR_EVENT_BUS, and invokes itself with the next cursor when time is short', async () => {
     // Prepare: a page with a secret awaiting its first key, and another page after it
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:keyrotor/acme-prod-AbCdEf';
-    sm.on(ListSecretsCommand).resolves({
+    // An endless listing of one secret per page: the deployed sweep lists a batch of ten pages, then continues.
+    let page = 1;
+    sm.on(ListSecretsCommand).callsFake(() => ({
       SecretList: [{ ARN: arn, Name: 'keyrotor/acme-prod', RotationEnabled: true, SecretVersionsToStages: { v1: ['AWSCURRENT'] }, Tags: Object.entries(tiTags()).map(([Key, Value]) => ({ Key, Value })) }],
-      NextToken: 'page-2-token',
-    });
+      NextToken: `page-${++page}-token`,
+    }));
     sm.on(GetSecretValueCommand, { SecretId: arn, VersionStage: 'AWSCURRENT' }).resolves({ SecretString: JSON.stringify({ ...BOOTSTRAP_SECRET_MARKER, bootstrap: 'RandomFillerRandomFiller' }) });
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
     lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
@@ -213,11 +216,11 @@ describe('Handler: sweep (composition root)', () => {
 
     // Assess
     expect(sm).toHaveReceivedCommandWith(ListSecretsCommand, { Filters: [{ Key: 'tag-key', Values: [TAG.kind] }, { Key: 'tag-value', Values: ['api-key'] }], MaxResults: 100 });
-    expect(report).toMatchObject({ status: 'continued', cursor: 'page-2-token', outcomes: expect.objectContaining({ bootstrap: 1 }) });
+    expect(report).toMatchObject({ status: 'continued', pages: 10, cursor: 'page-11-token', outcomes: expect.objectContaining({ bootstrap: 10 }) });
     const entry = eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
     expect(entry).toMatchObject({ EventBusName: 'keyrotor-test-bus', Source: 'keyrotor', DetailType: 'ManualActionRequired' });
     const invoke = lambda.commandCalls(InvokeCommand)[0]?.args[0].input;
     expect(invoke).toMatchObject({ FunctionName: 'keyrotor-sweep', InvocationType: 'Event' });
-    expect(JSON.parse(new TextDecoder().decode(invoke?.Payload as Uint8Array))).toEqual({ cursor: 'page-2-token', runId: report.runId });
+    expect(JSON.parse(new TextDecoder().decode(invoke?.Payload as Uint8Array))).toEqual({ cursor: 'page-11-token', runId: report.runId });
   });
 });
