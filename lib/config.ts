@@ -183,8 +183,8 @@ export const MAX_STUCK_AFTER_HOURS = 168;
 export const DEFAULT_STUCK_AFTER_HOURS = 24;
 export const MIN_SWEEP_CONCURRENCY = 1;
 export const MAX_SWEEP_CONCURRENCY = 20;
-/** Lanes the sweep works in: each waits on its platform instance's pacing, so fewer lanes leave the sweep latency-bound (bench/fleet.ts: 4 lanes took 4.9× the floor for 10,000 secrets, 20 took 1.14×). */
-export const DEFAULT_SWEEP_CONCURRENCY = 16;
+/** Lanes the sweep works in: each waits on its platform instance's pacing, so fewer lanes leave the sweep latency-bound (bench/fleet.ts, 10,000 secrets: 4 lanes took 4.9× the floor, 16 took 1.27×, 20 take 1.06×). */
+export const DEFAULT_SWEEP_CONCURRENCY = 20;
 
 /** The daily sweep's settings, with defaults applied. */
 export interface SweepConfig {

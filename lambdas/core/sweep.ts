@@ -92,7 +92,7 @@ export const DEFAULT_SWEEP_POLICY: SweepPolicy = {
   warningDays: DEFAULT_WARNING_DAYS,
   stuckAfterMs: 24 * HOUR_MS,
   gracePeriodMs: 24 * HOUR_MS,
-  concurrency: 16,
+  concurrency: 20,
   overdueSlackMs: HOUR_MS,
   revocationSlackMs: HOUR_MS,
   escalateAfterMs: 7 * DAY_MS,

@@ -116,7 +116,7 @@ describe('Construct: DailySweep', () => {
           KEYROTOR_GRACE_PERIOD_HOURS: '24',
           KEYROTOR_SWEEP_WARNING_DAYS: '14,7,3,1',
           KEYROTOR_SWEEP_STUCK_AFTER_HOURS: '24',
-          KEYROTOR_SWEEP_CONCURRENCY: '16',
+          KEYROTOR_SWEEP_CONCURRENCY: '20',
           POWERTOOLS_METRICS_NAMESPACE: 'keyrotor',
         },
       });

@@ -25,7 +25,7 @@ describe('Config: sweep', () => {
   it('is optional: without the section the sweep runs with DEFAULT_SWEEP', () => {
     // Assess
     expect(parseConfig(withSweep()).sweep).toEqual(DEFAULT_SWEEP);
-    expect(DEFAULT_SWEEP).toEqual({ scheduleExpression: 'cron(0 6 * * ? *)', warningDays: [14, 7, 3, 1], stuckAfterHours: 24, concurrency: 16 });
+    expect(DEFAULT_SWEEP).toEqual({ scheduleExpression: 'cron(0 6 * * ? *)', warningDays: [14, 7, 3, 1], stuckAfterHours: 24, concurrency: 20 });
   });
 
   it('applies the defaults field by field', () => {

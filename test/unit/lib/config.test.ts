@@ -132,7 +132,7 @@ describe('Function: parseConfig', () => {
         tokens: [],
         tokenRefresh: { rateMinutes: 5, renewAtFraction: 0.75, jitterFraction: 0.05, concurrency: 4 },
         events: { archiveRetentionDays: 365 },
-        sweep: { scheduleExpression: 'cron(0 6 * * ? *)', warningDays: [14, 7, 3, 1], stuckAfterHours: 24, concurrency: 16 },
+        sweep: { scheduleExpression: 'cron(0 6 * * ? *)', warningDays: [14, 7, 3, 1], stuckAfterHours: 24, concurrency: 20 },
       });
       expect(DEFAULT_ROTATION_INTERVAL_DAYS).toBe(90);
       expect(DEFAULT_GRACE_PERIOD_HOURS).toBe(24);
