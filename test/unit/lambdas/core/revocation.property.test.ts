@@ -1,4 +1,5 @@
 import * as fc from 'fast-check';
+import { nearly as nearlyValid, stringsIn } from '../../../support/properties';
 import { ValidationError } from '../../../../lambdas/core/errors';
 import { parseRevocationRequest } from '../../../../lambdas/core/revocation';
 
@@ -9,7 +10,7 @@ import { parseRevocationRequest } from '../../../../lambdas/core/revocation';
 
 const FIELDS = ['secretArn', 'token', 'versionId', 'providerKeyId', 'fingerprint'] as const;
 
-const nearly = <T>(good: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: good }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) }, { weight: 1, arbitrary: fc.constantFrom('', null, 0) });
+const nearly = <T>(good: fc.Arbitrary<T>) => nearlyValid(good);
 const request = fc.oneof(
   {
     weight: 5,
@@ -27,12 +28,6 @@ const request = fc.oneof(
   },
   { weight: 1, arbitrary: fc.anything() },
 );
-
-function stringsIn(node: unknown, depth = 0): string[] {
-  if (typeof node === 'string') return [node];
-  if (depth > 4 || typeof node !== 'object' || node === null) return [];
-  return Object.values(node).flatMap((value) => stringsIn(value, depth + 1));
-}
 
 describe('Function: parseRevocationRequest (properties)', () => {
   it('returns exactly the five fields of a well-formed request, or a ValidationError naming each wrong field without quoting the input', () => {
