@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parseCompromiseEvent, respondToCompromise, type CompromiseDeps, type CompromiseOutcome } from '../core/compromise';
 import { createLogger, loggerPort } from '../adapters/logger';
 import { DynamoDbLedger } from '../adapters/dynamodb-ledger';
@@ -8,7 +6,7 @@ import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
 import { SecretsManagerStore } from '../adapters/secrets-manager-store';
 import { createProviderRegistry } from '../providers/registry';
 import { lazily, readLedgerEnvironment } from './config';
-import { reportErrors } from './middleware/report-errors';
+import { keyrotorHandler } from './middleware/keyrotor-handler';
 
 /**
  * The compromise responder: EventBridge invokes it with a `KeyCompromised` report that a person
@@ -16,14 +14,11 @@ import { reportErrors } from './middleware/report-errors';
  * in-process). A failed response is retried by Lambda and then dead-lettered (alarmed).
  */
 export function createCompromiseHandler(deps: CompromiseDeps | (() => CompromiseDeps), logger = createLogger('keyrotor-compromise')) {
-  const resolve = typeof deps === 'function' ? deps : () => deps;
-  return middy(async (event: unknown): Promise<CompromiseOutcome> => {
+  return keyrotorHandler(logger, deps, async (event, resolved): Promise<CompromiseOutcome> => {
     const report = parseCompromiseEvent(event);
     logger.appendKeys({ secretId: report.secretId, reportedBy: report.reportedBy });
-    return respondToCompromise(report, resolve());
-  })
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(reportErrors(logger));
+    return respondToCompromise(report, resolved);
+  });
 }
 
 const logger = createLogger('keyrotor-compromise');

@@ -1,5 +1,3 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import * as z from 'zod/mini';
 import { notify, type NotifyDeps, type NotifyResult } from '../core/notify';
 import { ConfigError } from '../core/errors';
@@ -8,7 +6,7 @@ import { DynamoDbAlertDeduper } from '../adapters/dynamodb-alert-deduper';
 import { createLogger, loggerPort } from '../adapters/logger';
 import { SnsNotifier } from '../adapters/sns-notifier';
 import { lazily } from './config';
-import { reportErrors } from './middleware/report-errors';
+import { keyrotorHandler } from './middleware/keyrotor-handler';
 
 /** The notifier's environment: names and ARNs only. */
 const notifyEnvironment = z.object({
@@ -37,10 +35,7 @@ export function readNotifyEnvironment(env: NodeJS.ProcessEnv = process.env): Not
  * reportErrors), so it lands in the dead-letter queue instead of vanishing.
  */
 export function createNotifyHandler(deps: NotifyDeps | (() => NotifyDeps), logger = createLogger('keyrotor-notify')) {
-  const resolve = typeof deps === 'function' ? deps : () => deps;
-  return middy(async (event: unknown): Promise<NotifyResult> => notify(event, resolve()))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(reportErrors(logger));
+  return keyrotorHandler(logger, deps, (event, resolved): Promise<NotifyResult> => notify(event, resolved));
 }
 
 const logger = createLogger('keyrotor-notify');

@@ -1,5 +1,3 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parseRefreshEvent, refreshTokens, type RefreshDeps, type RefreshReport } from '../core/token-refresh';
@@ -9,7 +7,7 @@ import { SecretsManagerTokenStore } from '../adapters/secrets-manager-token-stor
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
 import { createTokenMinter } from '../providers/token-minters';
 import { lazily, readRefreshEnvironment } from './config';
-import { reportErrors } from './middleware/report-errors';
+import { keyrotorHandler } from './middleware/keyrotor-handler';
 
 /**
  * The token refresher: run by an EventBridge Scheduler schedule (every few minutes), renews
@@ -17,13 +15,10 @@ import { reportErrors } from './middleware/report-errors';
  * keyrotor's bus. Reserved concurrency 1 keeps one run, and so one renewal per token, in flight.
  */
 export function createRefreshHandler(deps: RefreshDeps | (() => RefreshDeps), logger = createLogger('keyrotor-refresh-tokens'), metrics?: Metrics) {
-  const resolve = typeof deps === 'function' ? deps : () => deps;
-  const handler = middy(async (event: unknown): Promise<RefreshReport> => {
+  const handler = keyrotorHandler(logger, deps, async (event, resolved): Promise<RefreshReport> => {
     parseRefreshEvent(event);
-    return refreshTokens(resolve());
-  })
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(reportErrors(logger));
+    return refreshTokens(resolved);
+  });
   return metrics ? handler.use(logMetrics(metrics)) : handler;
 }
 

@@ -1,5 +1,3 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parseRevocationRequest, revokeOldKey, type RevokeDeps } from '../core/revocation';
 import { createLogger, loggerPort } from '../adapters/logger';
 import { DynamoDbLedger } from '../adapters/dynamodb-ledger';
@@ -7,7 +5,7 @@ import { SecretsManagerStore } from '../adapters/secrets-manager-store';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
 import { createProviderRegistry } from '../providers/registry';
 import { lazily, readLedgerEnvironment } from './config';
-import { reportErrors } from './middleware/report-errors';
+import { keyrotorHandler } from './middleware/keyrotor-handler';
 
 /**
  * The revoker: invoked by a one-time EventBridge Scheduler schedule after an old key's grace
@@ -15,14 +13,11 @@ import { reportErrors } from './middleware/report-errors';
  * land in the dead-letter queue (alarmed).
  */
 export function createRevokeHandler(deps: RevokeDeps | (() => RevokeDeps), logger = createLogger('keyrotor-revoke')) {
-  const resolve = typeof deps === 'function' ? deps : () => deps;
-  return middy(async (event: unknown): Promise<{ outcome: string }> => {
+  return keyrotorHandler(logger, deps, async (event, resolved): Promise<{ outcome: string }> => {
     const request = parseRevocationRequest(event);
     logger.appendKeys({ secretArn: request.secretArn, token: request.token, providerKeyId: request.providerKeyId });
-    return { outcome: await revokeOldKey(request, resolve()) };
-  })
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(reportErrors(logger));
+    return { outcome: await revokeOldKey(request, resolved) };
+  });
 }
 
 const logger = createLogger('keyrotor-revoke');

@@ -1,5 +1,3 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import * as z from 'zod/mini';
 import { ROTATION_STEPS } from '../core/contracts';
 import { ValidationError } from '../core/errors';
@@ -14,7 +12,7 @@ import { SchedulerRevocations } from '../adapters/scheduler-revocations';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher';
 import { createProviderRegistry } from '../providers/registry';
 import { lazily, readRotationEnvironment } from './config';
-import { reportErrors } from './middleware/report-errors';
+import { keyrotorHandler } from './middleware/keyrotor-handler';
 
 /**
  * Secrets Manager rotation Lambda. Secrets Manager invokes it four times per rotation
@@ -34,15 +32,12 @@ export function parseRotationEvent(event: unknown): RotationEvent {
 
 /** Builds the handler around its dependencies (or a factory for them); `handler` below is the deployed composition. */
 export function createRotateHandler(deps: RotationDeps | (() => RotationDeps), logger = createLogger('keyrotor-rotate')) {
-  const resolve = typeof deps === 'function' ? deps : () => deps;
-  return middy(async (event: unknown): Promise<void> => {
+  return keyrotorHandler(logger, deps, async (event, resolved): Promise<void> => {
     const rotation = parseRotationEvent(event);
     logger.appendKeys({ secretId: rotation.SecretId, step: rotation.Step, token: rotation.ClientRequestToken });
-    const outcome = await runRotationStep(rotation, resolve());
+    const outcome = await runRotationStep(rotation, resolved);
     logger.info('rotation step complete', { outcome });
-  })
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(reportErrors(logger));
+  });
 }
 
 const logger = createLogger('keyrotor-rotate');

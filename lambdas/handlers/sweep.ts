@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -18,7 +16,7 @@ import { SecretsManagerStore } from '../adapters/secrets-manager-store';
 import { createProviderRegistry } from '../providers/registry';
 import type { SweepContinuation } from '../ports/sweep-continuation';
 import { lazily, readSweepEnvironment } from './config';
-import { reportErrors } from './middleware/report-errors';
+import { keyrotorHandler } from './middleware/keyrotor-handler';
 
 /**
  * What the sweep handler is built from: the sweep's dependencies, except what each invocation
@@ -35,10 +33,8 @@ export type SweepHandlerDeps = Omit<SweepDeps, 'remainingTimeMs' | 'continuation
  * managed secrets and returns (and logs) what it found.
  */
 export function createSweepHandler(deps: SweepHandlerDeps | (() => SweepHandlerDeps), logger = createLogger(SWEEP_SERVICE_NAME), metrics?: Metrics) {
-  const resolve = typeof deps === 'function' ? deps : () => deps;
-  const handler = middy(async (event: unknown, context: Context): Promise<SweepReport> => {
+  const handler = keyrotorHandler(logger, deps, async (event, base, context): Promise<SweepReport> => {
     const request = parseSweepRequest(event);
-    const base = resolve();
     const runId = request.runId ?? (base.newToken ?? randomUUID)();
     logger.appendKeys({ runId });
     const { continuation, ...rest } = base;
@@ -50,9 +46,7 @@ export function createSweepHandler(deps: SweepHandlerDeps | (() => SweepHandlerD
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
       },
     );
-  })
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(reportErrors(logger));
+  });
   return metrics ? handler.use(logMetrics(metrics)) : handler;
 }
 
