@@ -1,5 +1,5 @@
 import { STAGE, TAG, type Environment, type ProviderId } from './contracts';
-import { Pacer } from './pacing';
+import { Pacer, runWithConcurrency } from './pacing';
 import type { InventoryEntry, SecretInventory } from '../ports/secret-inventory';
 import type { SecretStore } from '../ports/secret-store';
 import type { ProviderRegistry } from '../providers/registry';
@@ -81,8 +81,6 @@ export async function rotateFleet(entries: readonly InventoryEntry[], ratePerSec
   const pacer = deps.pacer ?? new Pacer();
   const intervalMs = 1000 / ratePerSecond;
   const attempts = deps.attempts ?? 4;
-  const outcomes: FleetOutcome[] = new Array<FleetOutcome>(entries.length);
-  let next = 0;
   let done = 0;
 
   const one = async (entry: InventoryEntry): Promise<FleetOutcome> => {
@@ -109,15 +107,10 @@ export async function rotateFleet(entries: readonly InventoryEntry[], ratePerSec
     }
   };
 
-  const worker = async (): Promise<void> => {
-    while (next < entries.length) {
-      const index = next++;
-      const outcome = await one(entries[index] as InventoryEntry);
-      outcomes[index] = outcome;
-      done++;
-      deps.onProgress?.({ done, total: entries.length, last: outcome });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(deps.concurrency ?? 8, entries.length) }, worker));
-  return outcomes;
+  return runWithConcurrency(entries, deps.concurrency ?? 8, async (entry) => {
+    const outcome = await one(entry);
+    done += 1;
+    deps.onProgress?.({ done, total: entries.length, last: outcome });
+    return outcome;
+  });
 }

@@ -1,5 +1,6 @@
 import { BOOTSTRAP_SECRET_MARKER, ENVIRONMENTS, PROVIDER_IDS, STAGE, TAG, type Environment, type ProviderId } from './contracts';
 import { fingerprintOf } from './fingerprint';
+import { runWithConcurrency } from './pacing';
 import { registerSecret } from './redaction';
 import { credentialStrings, tryParseSecretValue } from './secret-value';
 import type { Ledger, LedgerEvent, LedgerState } from '../ports/ledger';
@@ -63,16 +64,7 @@ export async function collectStatus(deps: StatusDeps): Promise<StatusRow[]> {
   } while (cursor !== undefined);
   entries.sort((a, b) => a.name.localeCompare(b.name));
 
-  const rows: StatusRow[] = new Array<StatusRow>(entries.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < entries.length) {
-      const index = next++;
-      rows[index] = await statusOf(entries[index] as InventoryEntry, deps);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(deps.concurrency ?? 8, entries.length) }, worker));
-  return rows;
+  return runWithConcurrency(entries, deps.concurrency ?? 8, (entry) => statusOf(entry, deps));
 }
 
 async function statusOf(entry: InventoryEntry, deps: StatusDeps): Promise<StatusRow> {

@@ -1,3 +1,4 @@
+import { runWithConcurrency } from './pacing';
 import * as z from 'zod/mini';
 import { PROVIDER_IDS, TAG, TOKEN_GRANTS, TOKEN_TAG } from './contracts';
 import { KeyrotorError, ProviderRateLimitError, ProviderUnavailableError, ValidationError } from './errors';
@@ -180,20 +181,6 @@ async function renewalReason(secret: TokenSecret, current: TokenValue | undefine
   return isDue(current, now, deps.policy) ? 'due' : undefined;
 }
 
-/** Runs `work` over `items` with at most `limit` in flight. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await work(items[index] as T);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
-}
 
 function humanDuration(ms: number): string {
   const minutes = Math.round(ms / 60_000);
@@ -219,7 +206,7 @@ type RefreshState = 'ok' | 'failing' | 'expired';
 export async function refreshTokens(deps: RefreshDeps): Promise<RefreshReport> {
   const secrets = await deps.store.listTokenSecrets();
   const report: { renewed: string[]; fresh: string[]; failed: { secret: string; errorName: string }[] } = { renewed: [], fresh: [], failed: [] };
-  await mapWithConcurrency(secrets, deps.policy.concurrency, async (secret) => {
+  await runWithConcurrency(secrets, deps.policy.concurrency, async (secret) => {
     try {
       const outcome = await refreshOne(secret, deps);
       if (outcome === 'renewed') report.renewed.push(secret.name);

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { DEFAULT_REFRESH_POLICY, isDue, mapWithConcurrency, refreshAtFor, refreshTokens, tokenSpecOf, type RefreshDeps } from '../../../../lambdas/core/token-refresh';
+import { DEFAULT_REFRESH_POLICY, isDue, refreshAtFor, refreshTokens, tokenSpecOf, type RefreshDeps } from '../../../../lambdas/core/token-refresh';
 import { ProviderAuthError, ProviderRateLimitError, ProviderUnavailableError, ValidationError } from '../../../../lambdas/core/errors';
 import { fingerprintOf } from '../../../../lambdas/core/fingerprint';
 import { clearRegisteredSecrets, registerSecret } from '../../../../lambdas/core/redaction';
@@ -524,21 +524,5 @@ describe('Function: tokenSpecOf', () => {
     expect(() => tokenSpecOf({ arn: 'a', name: 'n', tags: { 'keyrotor:token-grant': 'password', 'keyrotor:client-auth': 'jwt' } })).toThrow(
       /keyrotor:token-grant: must be one of .*keyrotor:provider: must be a known provider.*keyrotor:token-source: is required.*keyrotor:client-auth: must be basic or body/,
     );
-  });
-});
-
-describe('Function: mapWithConcurrency', () => {
-  it('keeps at most `limit` in flight and returns results in order', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    const results = await mapWithConcurrency([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
-      inFlight += 1;
-      peak = Math.max(peak, inFlight);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-      inFlight -= 1;
-      return n * 2;
-    });
-    expect(results).toEqual([2, 4, 6, 8, 10, 12, 14]);
-    expect(peak).toBe(3);
   });
 });
