@@ -586,6 +586,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunSummar
     const left = await pendingSchedules(scheduler);
     if (left.length > 0) throw new Error(`revocations left waiting after the compromise: ${left.map((s) => s.name).join(', ')}`);
     say('Scheduler', 'no revocation left waiting: the compromised key was revoked at once, with no grace period');
+    // The token minted from the compromised key ended with it: the refresher's next run renews it
+    // from the replacement, whatever the token's age.
+    say('Scheduler', `refresh-tokens schedule fires again (within ${config.tokenRefresh.rateMinutes} minutes)`);
+    const afterCompromise = await refresh({}, LAMBDA_CONTEXT);
+    if (!afterCompromise.renewed.includes(tokenName)) throw new Error(`the refresher did not renew ${tokenName} after its source key was replaced: ${JSON.stringify(afterCompromise)}`);
+    const reminted = tokenValueSchema.parse(JSON.parse(await readStage(tokenArn, 'AWSCURRENT')));
+    remember(reminted.accessToken);
+    say('refresh λ', `token renewed at once because its source key was replaced: ${fingerprintOf(reminted.accessToken)}, minted from ${fingerprint(await readKey(imburseArn))}`);
 
     // Summary: what a person would find now.
     heading('Summary');
