@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { BOOTSTRAP_SECRET_MARKER, STAGE, TAG } from './contracts';
 import { CompromiseResponseError, SecretStateError, ValidationError } from './errors';
 import { NO_EVENTS, publishSecretEvent, tryPublishSecretEvent, type EventPublisher } from './events';
-import { fingerprintOf } from './fingerprint';
+import { fingerprintOf, fingerprintTagValue } from './fingerprint';
 import { recordAfterTheFact } from './ledger-record';
 import { redactText, registerSecret } from './redaction';
 import { keyIdOf, keyNameFor } from './rotation';
@@ -201,8 +201,8 @@ export async function respondToCompromise(report: CompromiseReport, deps: Compro
   if (isCurrent) {
     // The tag comes first: it makes the rotation that replaces the key revoke it at once, whoever finishes that rotation.
     try {
-      await deps.store.tag(metadata.arn, { [TAG.compromised]: fingerprint });
-      done.push(`Marked ${metadata.name} as compromised (tag ${TAG.compromised}=${fingerprint}).`);
+      await deps.store.tag(metadata.arn, { [TAG.compromised]: fingerprintTagValue(fingerprint) });
+      done.push(`Marked ${metadata.name} as compromised (tag ${TAG.compromised} for key ${fingerprint}).`);
     } catch (error) {
       failures.push({ what: 'tag', text: `could not tag the secret (${errorName(error)})` });
     }

@@ -13,3 +13,16 @@ export function fingerprintOf(credential: string): string {
   // Only a long key can spare four characters; a short one is labelled by its hash alone.
   return credential.length >= MIN_LENGTH_FOR_HINT ? `…${credential.slice(-4)}#${digest}` : `#${digest}`;
 }
+
+/**
+ * A fingerprint as a tag value (`keyrotor:compromised`, `keyrotor:revocation-confirmed`). Tag
+ * values allow only letters, digits, spaces and `_.:/=+-@`, so `…1a2b#3f9c2e1d` is stored as
+ * `...1a2b:3f9c2e1d`; compare a tag with the fingerprint through this, never with the raw form.
+ */
+export function fingerprintTagValue(fingerprint: string): string {
+  return fingerprint
+    .replace(/…/g, '...')
+    .replace(/#/g, ':')
+    .replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_')
+    .slice(0, 256);
+}

@@ -1,6 +1,6 @@
 import { STAGE, TAG, type RotationStep } from './contracts';
 import { ManualActionRequiredError, SecretStateError, StoreFailedError, ValidationError } from './errors';
-import { fingerprintOf } from './fingerprint';
+import { fingerprintOf, fingerprintTagValue } from './fingerprint';
 import { registerSecret } from './redaction';
 import { resolveSecretContext } from './secret-context';
 import { credentialStrings, parseSecretValue, tryParseSecretValue, type ManagedSecretValue, type SecretContext } from './secret-value';
@@ -407,7 +407,7 @@ async function planOldKey(metadata: SecretMetadata, token: string, oldVersion: s
   const provider = deps.providers.get(context.provider);
   const fingerprint = fingerprintOf(credentialStrings(old)[0] ?? '');
   const providerKeyId = keyIdOf(provider, old);
-  const compromised = metadata.tags[TAG.compromised] === fingerprint;
+  const compromised = metadata.tags[TAG.compromised] === fingerprintTagValue(fingerprint);
   const request = { secretArn: metadata.arn, token, versionId: oldVersion, providerKeyId: providerKeyId ?? '', fingerprint };
   if (provider.capabilities.revokeByApi && provider.revokeKey && providerKeyId !== undefined && compromised) {
     return { fingerprint, compromised, revoke: () => revokeCompromisedKey(metadata, request, replacement, context, provider, deps) };

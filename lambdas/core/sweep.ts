@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import { BOOTSTRAP_SECRET_MARKER, STAGE, TAG, type ProviderId } from './contracts';
 import { KeyrotorError, ProviderAuthError, ProviderPermissionError, ProviderRateLimitError, ValidationError } from './errors';
 import { publishSecretEvent, type EventPublisher, type EventType } from './events';
-import { fingerprintOf } from './fingerprint';
+import { fingerprintOf, fingerprintTagValue } from './fingerprint';
 import { recordAfterTheFact } from './ledger-record';
 import { Pacer, runWithConcurrency } from './pacing';
 import { registerSecret } from './redaction';
@@ -230,17 +230,8 @@ export function deadlineWarning(deadline: Date, now: Date, warningDays: readonly
   return { kind: 'warn', days, last: days === Math.min(...warningDays) };
 }
 
-/**
- * The value stored in `keyrotor:revocation-confirmed` for a fingerprint. Tag values allow only
- * letters, digits, spaces and `_.:/=+-@`, so `…1a2b#3f9c2e1d` is stored as `...1a2b:3f9c2e1d`.
- */
-export function revocationConfirmedTagValue(fingerprint: string): string {
-  return fingerprint
-    .replace(/…/g, '...')
-    .replace(/#/g, ':')
-    .replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_')
-    .slice(0, 256);
-}
+/** The value stored in `keyrotor:revocation-confirmed` for a fingerprint (see fingerprintTagValue). */
+export const revocationConfirmedTagValue = fingerprintTagValue;
 
 function isBootstrapValue(raw: string): boolean {
   try {

@@ -1,3 +1,4 @@
+import { fingerprintTagValue } from '../../lambdas/core/fingerprint';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -134,7 +135,8 @@ describeWithMoto('Integration: the keyrotor binary against moto_server', () => {
     const outcome = JSON.parse(reported.out) as { revocation: string; fingerprint: string };
     expect(outcome).toMatchObject({ ok: true, command: 'compromised', stage: 'AWSCURRENT', revocation: 'person-must-remove' });
     const tags = (await sm.send(new DescribeSecretCommand({ SecretId: secret }))).Tags ?? [];
-    expect(tags).toContainEqual({ Key: TAG.compromised, Value: outcome.fingerprint });
+    expect(tags).toContainEqual({ Key: TAG.compromised, Value: fingerprintTagValue(outcome.fingerprint) });
+    expect(fingerprintTagValue(outcome.fingerprint)).toMatch(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u); // what AWS accepts in a tag value
     const history = await run(['history', secret, '--json']);
     expect(history.status).toBe(0);
     expect(JSON.parse(history.out)).toMatchObject({ secret, events: [{ state: 'compromised', fingerprint: outcome.fingerprint }] });

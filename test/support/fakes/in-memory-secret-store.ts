@@ -198,6 +198,12 @@ export class InMemorySecretStore implements SecretStore {
 
   public async tag(secretId: string, tags: Readonly<Record<string, string>>): Promise<void> {
     this.#record('TagResource', secretId);
+    // As the service: tag keys and values allow only letters, digits, spaces and _.:/=+-@ (moto does not check).
+    for (const [key, value] of Object.entries(tags)) {
+      if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(key) || !/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u.test(value)) {
+        throw new FakeAwsError('ValidationException', `1 validation error detected: tag ${key} does not satisfy the tag pattern`);
+      }
+    }
     Object.assign(this.#secret(secretId).tags, tags);
   }
 

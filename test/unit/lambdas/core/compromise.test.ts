@@ -1,3 +1,4 @@
+import { fingerprintTagValue } from '../../../../lambdas/core/fingerprint';
 import { randomUUID } from 'node:crypto';
 import { parseCompromiseEvent, respondToCompromise, type CompromiseDeps } from '../../../../lambdas/core/compromise';
 import { TAG } from '../../../../lambdas/core/contracts';
@@ -161,7 +162,7 @@ describe('Compromise response', () => {
       expect(compromised?.detail.done).toMatch(/Failed: could not start the rotation \(LimitExceededException\)/);
       expect(compromised?.detail.action).toMatch(/aws secretsmanager rotate-secret --secret-id keyrotor\/imburse-sandbox/);
       // The tag stays: whichever rotation replaces the key next revokes it at once
-      expect((await store.describe(arn)).tags[TAG.compromised]).toBe(compromised?.detail.fingerprint);
+      expect((await store.describe(arn)).tags[TAG.compromised]).toBe(fingerprintTagValue(compromised?.detail.fingerprint ?? ''));
       expect(platform.keys.get(original.publicKey)?.active).toBe(true);
     });
   });
@@ -184,7 +185,7 @@ describe('Compromise response', () => {
       expect(outcome.rotation).toBeUndefined();
       expect(outcome.action).toMatch(/^1\. Remove the compromised key now: .*Settings → Security/m);
       expect(outcome.action).toMatch(/2\. Create a new key and hand it over .*npx keyrotor submit keyrotor\/acme-prod/s);
-      expect((await store.describe(arn)).tags[TAG.compromised]).toBe(outcome.fingerprint);
+      expect((await store.describe(arn)).tags[TAG.compromised]).toBe(fingerprintTagValue(outcome.fingerprint));
       const compromised = events.events.find((e) => e.type === 'KeyCompromised');
       expect(compromised?.detail).toMatchObject({ severity: 'CRITICAL', provider: 'thought-industries', environment: 'production', fingerprint: outcome.fingerprint });
       // The reason held the key itself: it is redacted everywhere
