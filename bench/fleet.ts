@@ -394,8 +394,10 @@ async function dailySweep(scenario: SweepScenario): Promise<SweepResult> {
   candidates.push([`ListSecrets ${service.accepted.ListSecrets.count}/${SECRETS_MANAGER_QUOTAS.ListSecrets} per s`, (service.accepted.ListSecrets.count / SECRETS_MANAGER_QUOTAS.ListSecrets) * 1000]);
   let busiest: [string, number] = ['platform', 0];
   for (const [baseUrl, { provider, count }] of verifiesPerBaseUrl) {
-    const ms = count * platformSpacingMs(provider);
-    if (ms > busiest[1]) busiest = [`${count} checks × ${platformSpacingMs(provider) / 1000} s on ${baseUrl}`, ms];
+    // Where the platform limits each credential (Thinkific: each site), the host is no bottleneck: one check per credential.
+    const perCredential = (DEFAULT_SWEEP_POLICY.rateLimitPerCredential ?? []).includes(provider as never);
+    const ms = (perCredential ? 1 : count) * platformSpacingMs(provider);
+    if (ms > busiest[1]) busiest = [perCredential ? `1 check × ${platformSpacingMs(provider) / 1000} s per credential on ${baseUrl}` : `${count} checks × ${platformSpacingMs(provider) / 1000} s on ${baseUrl}`, ms];
   }
   candidates.push(busiest);
   const [floorResource, floorMs] = candidates.reduce((a, b) => (b[1] > a[1] ? b : a));

@@ -82,6 +82,12 @@ export interface SweepPolicy {
   readonly platformSpacingMs: Readonly<Partial<Record<ProviderId, number>>>;
   /** Spacing for platforms without an entry in `platformSpacingMs`. @default 500 ms */
   readonly defaultPlatformSpacingMs: number;
+  /**
+   * Platforms whose rate limit belongs to each credential rather than to the host: Thinkific
+   * serves every site from api.thinkific.com and limits each site (one token per site), so its
+   * checks are spaced per secret, not fleet-wide per host. @default ['thinkific']
+   */
+  readonly rateLimitPerCredential?: readonly ProviderId[];
   /** Spacing of Secrets Manager writes (RotateSecret, TagResource, UpdateSecretVersionStage; 50/s per account and region). @default 100 ms */
   readonly writeSpacingMs: number;
   /** Listing pages (of 100) swept together, interleaved across platform instances; a continuation starts at a batch boundary. @default 10 */
@@ -99,6 +105,7 @@ export const DEFAULT_SWEEP_POLICY: SweepPolicy = {
   timeMarginMs: 3 * 60_000,
   rescheduleDelayMs: 5 * 60_000,
   platformSpacingMs: { 'thought-industries': 4_000, thinkific: 1_000 },
+  rateLimitPerCredential: ['thinkific'],
   defaultPlatformSpacingMs: 500,
   writeSpacingMs: 100,
 };
@@ -514,6 +521,12 @@ async function write<T>(run: Run, call: () => Promise<T>): Promise<T> {
   return call();
 }
 
+/** What a platform's rate limit is counted against: the instance (host), or the credential where the platform limits each one. */
+function rateLimitScope(run: Run, state: SecretState, context: SecretContext): string {
+  const perCredential = (run.deps.policy.rateLimitPerCredential ?? ['thinkific']).includes(context.provider);
+  return perCredential ? `platform:${context.baseUrl}:${state.entry.name}` : `platform:${context.baseUrl}`;
+}
+
 /**
  * Waits for the next free slot of the secret's platform instance (calls are spaced per
  * instance). When this invocation cannot afford the wait — little time left, or the platform
@@ -521,7 +534,7 @@ async function write<T>(run: Run, call: () => Promise<T>): Promise<T> {
  * timed-out invocation would be retried from the top of its page and time out again.
  */
 async function platformSlot(run: Run, state: SecretState, context: SecretContext): Promise<boolean> {
-  const key = `platform:${context.baseUrl}`;
+  const key = rateLimitScope(run, state, context);
   const { policy } = run.deps;
   if (run.deps.remainingTimeMs() - run.pacer.waitFor(key) < policy.timeMarginMs / 2) {
     state.outcomes.push('deferred');
@@ -801,7 +814,7 @@ function checkFailed(state: SecretState, run: Run, error: unknown, which: 'curre
   state.outcomes.push('check-failed');
   if (error instanceof ProviderRateLimitError && error.retryAfterMs !== undefined && state.context) {
     // The platform asked for a pause: the next call to this instance waits for it.
-    run.pacer.backOff(`platform:${state.context.baseUrl}`, error.retryAfterMs);
+    run.pacer.backOff(rateLimitScope(run, state, state.context), error.retryAfterMs);
   }
   run.deps.logger.warn('health check could not decide; not a revocation', { secret: state.entry.name, key: which, errorName: errorName(error) });
 }

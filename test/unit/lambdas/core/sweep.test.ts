@@ -760,6 +760,22 @@ describe('Function: sweep', () => {
       );
     });
 
+    it('spaces checks per credential on platforms that limit each credential rather than the host (Thinkific by default)', async () => {
+      // Prepare: treat Thought Industries as such a platform; two secrets on one host
+      world.policy = { ...DEFAULT_SWEEP_POLICY, rateLimitPerCredential: ['thought-industries'] };
+      world.tiSecret('keyrotor/site-a', { baseUrl: 'https://shared.thoughtindustries.com' });
+      world.tiSecret('keyrotor/site-b', { baseUrl: 'https://shared.thoughtindustries.com' });
+      const slot = jest.spyOn(world.pacer, 'slot');
+
+      // Act
+      await world.run();
+
+      // Assess: one pacing key per secret, not one for the host
+      const keys = slot.mock.calls.map(([key]) => key).filter((key) => key.startsWith('platform:'));
+      expect(new Set(keys)).toEqual(new Set(['platform:https://shared.thoughtindustries.com:keyrotor/site-a', 'platform:https://shared.thoughtindustries.com:keyrotor/site-b']));
+      expect(DEFAULT_SWEEP_POLICY.rateLimitPerCredential).toEqual(['thinkific']);
+    });
+
     it('leaves live checks for the next run when the invocation cannot wait for the platform (a long Retry-After, little time left)', async () => {
       // Prepare: two secrets on one instance, one at a time; the first check is answered 429 with a 10-minute Retry-After
       world.policy = { ...DEFAULT_SWEEP_POLICY, concurrency: 1 };
