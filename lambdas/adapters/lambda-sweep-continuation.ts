@@ -21,7 +21,7 @@ export class LambdaSweepContinuation implements SweepContinuation {
       new InvokeCommand({
         FunctionName: this.functionName,
         InvocationType: 'Event',
-        Payload: new TextEncoder().encode(JSON.stringify({ cursor: request.cursor, runId: request.runId })),
+        Payload: new TextEncoder().encode(JSON.stringify({ cursor: request.cursor, skip: request.skip, runId: request.runId })),
       }),
     );
   }

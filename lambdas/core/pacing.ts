@@ -53,14 +53,31 @@ export class Pacer {
 /** Runs `work` over `items` with at most `limit` in flight; results keep the items' order. */
 export async function runWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
+  await runWhile(items, limit, async (item, index) => {
+    results[index] = await work(item);
+  }, () => true);
+  return results;
+}
+
+/**
+ * Runs `work` over `items` in order with at most `limit` in flight, starting no new item once
+ * `keepGoing()` answers false; waits for the items in flight.
+ * @returns how many items were started (and so finished): always a prefix of `items`.
+ */
+export async function runWhile<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>, keepGoing: () => boolean): Promise<number> {
   let next = 0;
+  let stopped = false;
   const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
+    while (!stopped && next < items.length) {
+      if (!keepGoing()) {
+        stopped = true;
+        break;
+      }
       const index = next;
       next += 1;
-      results[index] = await work(items[index] as T);
+      await work(items[index] as T, index);
     }
   });
   await Promise.all(lanes);
-  return results;
+  return next;
 }

@@ -5,7 +5,7 @@ import { KeyrotorError, ProviderAuthError, ProviderPermissionError, ProviderRate
 import { publishSecretEvent, type EventPublisher, type EventType } from './events';
 import { fingerprintOf, fingerprintTagValue } from './fingerprint';
 import { recordAfterTheFact } from './ledger-record';
-import { Pacer, runWithConcurrency } from './pacing';
+import { Pacer, runWhile } from './pacing';
 import { registerSecret } from './redaction';
 import { keyIdOf, keyNameFor } from './rotation';
 import { resolveSecretContext } from './secret-context';
@@ -90,7 +90,7 @@ export interface SweepPolicy {
   readonly rateLimitPerCredential?: readonly ProviderId[];
   /** Spacing of Secrets Manager writes (RotateSecret, TagResource, UpdateSecretVersionStage; 50/s per account and region). @default 100 ms */
   readonly writeSpacingMs: number;
-  /** Listing pages (of 100) swept together, interleaved across platform instances; a continuation starts at a batch boundary. @default 10 */
+  /** Listing pages (of 100) swept together, interleaved across platform instances. @default DEFAULT_PAGES_PER_BATCH (100) */
   readonly pagesPerBatch?: number;
 }
 
@@ -133,14 +133,17 @@ export interface SweepDeps {
 
 /** The sweep's event: EventBridge Scheduler sends `{}`; a continuation carries where to pick up. */
 export interface SweepRequest {
-  /** The listing's cursor of the first page not swept yet; absent to start from the beginning. */
+  /** The listing's cursor of the batch to start in; absent to start from the beginning. */
   readonly cursor?: string;
+  /** How many secrets of that batch, in the sweep's interleaved order, an earlier invocation swept already. */
+  readonly skip?: number;
   /** The run a continuation belongs to; a new run gets a new id. */
   readonly runId?: string;
 }
 
 const requestSchema = z.strictObject({
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(8192))),
+  skip: z.optional(z.int().check(z.minimum(0), z.maximum(1_000_000))),
   runId: z.optional(z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be 1 to 64 letters, digits or hyphens' }))),
 });
 
@@ -152,7 +155,7 @@ export function parseSweepRequest(event: unknown): SweepRequest {
   const result = requestSchema.safeParse(event ?? {});
   if (!result.success) {
     const problems = result.error.issues.flatMap((issue) =>
-      issue.code === 'unrecognized_keys' ? issue.keys.map((key) => `${key}: is not a known field (the sweep takes cursor and runId)`) : describeIssues([issue]),
+      issue.code === 'unrecognized_keys' ? issue.keys.map((key) => `${key}: is not a known field (the sweep takes cursor, skip and runId)`) : describeIssues([issue]),
     );
     throw new ValidationError('sweep event', problems);
   }
@@ -215,8 +218,9 @@ export interface SweepReport {
   readonly outcomes: Readonly<Record<SweepOutcome, number>>;
   /** Secrets skipped because a compromise response is running for them. */
   readonly compromised: readonly string[];
-  /** Where the continuation picks up (status `continued`). */
+  /** Where the continuation picks up (status `continued`): the batch's cursor (absent for the first batch) and how many of its secrets are done. */
   readonly cursor?: string;
+  readonly skip?: number;
 }
 
 /** Which warning a deadline calls for now: a threshold crossed (`warn-<days>d`), or the deadline passed. */
@@ -297,6 +301,9 @@ interface Run {
  * the `SweepCompleted` heartbeat. A failure with one secret is logged and counted, never stops
  * the run; a failure to list or to continue fails the invocation (Lambda retries it).
  */
+/** Listing pages (of 100) swept as one batch: 100 is a fleet of 10,000, all its platform instances interleaved. */
+export const DEFAULT_PAGES_PER_BATCH = 100;
+
 /**
  * A page's secrets reordered round-robin across platform instances (base URLs), so the lanes
  * draw secrets of different instances and do not all wait on one instance's pacing while the
@@ -323,15 +330,18 @@ export async function sweep(request: SweepRequest, deps: SweepDeps): Promise<Swe
   const runId = request.runId ?? newToken();
   const run: Run = { deps, pacer: deps.pacer ?? new Pacer(), newToken, outcomes: counts(), compromised: [] };
   let cursor = request.cursor;
+  let skip = request.skip ?? 0;
   let pages = 0;
   let secrets = 0;
-  let longestPageMs = 0;
   let status: SweepReport['status'] = 'complete';
+  let resumeAt: { cursor?: string; skip: number } | undefined;
 
   for (;;) {
     // A batch of pages is swept together, interleaved across platform instances: a listing
-    // grouped by customer would otherwise leave each page waiting on one or two instances.
-    const before = deps.remainingTimeMs();
+    // grouped by customer would otherwise leave each page waiting on one or two instances. When
+    // time runs short the sweep starts no new secret, and a continuation picks up in the same
+    // batch after the secrets done (the listing is re-read from the batch's cursor).
+    const batchStart = cursor;
     const batch: InventoryEntry[] = [];
     let next: string | undefined;
     for (let inBatch = 0; ; ) {
@@ -341,19 +351,28 @@ export async function sweep(request: SweepRequest, deps: SweepDeps): Promise<Swe
       batch.push(...page.secrets);
       next = page.nextCursor;
       if (next !== undefined && next === cursor) throw new KeyrotorError('the secret listing returned the cursor it was given; stopping this sweep instead of sweeping the same page forever');
-      if (next === undefined || inBatch >= (deps.policy.pagesPerBatch ?? 10)) break;
+      if (next === undefined || inBatch >= (deps.policy.pagesPerBatch ?? DEFAULT_PAGES_PER_BATCH)) break;
       cursor = next;
     }
-    secrets += batch.length;
-    await runWithConcurrency(interleaveByInstance(batch), deps.policy.concurrency, (entry) => sweepSecret(entry, run));
-    longestPageMs = Math.max(longestPageMs, before - deps.remainingTimeMs());
-    if (next === undefined) break;
-    cursor = next;
-    if (deps.remainingTimeMs() < deps.policy.timeMarginMs + longestPageMs) {
-      await deps.continuation.continueWith({ cursor, runId });
+    const ordered = interleaveByInstance(batch);
+    const done = skip;
+    skip = 0;
+    // Every invocation sweeps at least one secret, so a chain always moves on.
+    const keepGoing = () => secrets + started === 0 || deps.remainingTimeMs() >= deps.policy.timeMarginMs;
+    let started = 0;
+    const swept = await runWhile(ordered.slice(done), deps.policy.concurrency, (entry) => {
+      started += 1;
+      return sweepSecret(entry, run);
+    }, keepGoing);
+    secrets += swept;
+    if (done + swept < ordered.length) {
+      resumeAt = { ...(batchStart === undefined ? {} : { cursor: batchStart }), skip: done + swept };
+      await deps.continuation.continueWith({ ...resumeAt, runId });
       status = 'continued';
       break;
     }
+    if (next === undefined) break;
+    cursor = next;
   }
 
   if (status === 'complete') deps.metrics.count(SWEEP_HEARTBEAT_METRIC);
@@ -368,7 +387,7 @@ export async function sweep(request: SweepRequest, deps: SweepDeps): Promise<Swe
     secrets,
     outcomes: run.outcomes,
     compromised: run.compromised,
-    ...(status === 'continued' && cursor !== undefined ? { cursor } : {}),
+    ...(resumeAt ?? {}),
   };
   deps.logger.info(status === 'complete' ? 'sweep complete' : 'sweep continues in a new invocation', { ...report });
   return report;

@@ -29,7 +29,7 @@ export type SweepHandlerDeps = Omit<SweepDeps, 'remainingTimeMs' | 'continuation
 
 /**
  * The daily sweep: run by an EventBridge Scheduler schedule (`{}`), or by itself with
- * `{ cursor, runId }` to continue a run that ran short of time. Each invocation sweeps pages of
+ * `{ cursor, skip, runId }` to continue a run that ran short of time. Each invocation sweeps batches of
  * managed secrets and returns (and logs) what it found.
  */
 export function createSweepHandler(deps: SweepHandlerDeps | (() => SweepHandlerDeps), logger = createLogger(SWEEP_SERVICE_NAME), metrics?: Metrics) {

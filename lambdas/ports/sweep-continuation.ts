@@ -1,7 +1,9 @@
-/** Where a sweep that ran short of time picks up: the next page of the listing, in the same run. */
+/** Where a sweep that ran short of time picks up, in the same run. */
 export interface SweepContinuationRequest {
-  /** The listing's cursor of the first page not swept yet. */
-  readonly cursor: string;
+  /** The listing's cursor of the batch to pick up in; absent for the first batch. */
+  readonly cursor?: string;
+  /** How many secrets of that batch (in the sweep's interleaved order) are done already. */
+  readonly skip?: number;
   /** The run this invocation belongs to (one run is a chain of invocations). */
   readonly runId: string;
 }

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { Pacer, runWithConcurrency } from '../../../../lambdas/core/pacing';
+import { Pacer, runWhile, runWithConcurrency } from '../../../../lambdas/core/pacing';
 
 /** A clock that stands still and records when each sleeper would wake. */
 function frozenClock(now = 1_000) {
@@ -94,5 +94,19 @@ describe('Function: runWithConcurrency', () => {
 
   it('handles an empty list', async () => {
     expect(await runWithConcurrency([], 4, async () => 1)).toEqual([]);
+  });
+});
+
+describe('Function: runWhile', () => {
+  it('starts no new item once keepGoing answers false, finishes those in flight, and reports the prefix done', async () => {
+    const done: number[] = [];
+    let budget = 4;
+    const count = await runWhile([1, 2, 3, 4, 5, 6, 7], 2, async (n) => {
+      budget -= 1;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      done.push(n);
+    }, () => budget > 0);
+    expect(count).toBe(4);
+    expect(done.sort()).toEqual([1, 2, 3, 4]);
   });
 });

@@ -703,33 +703,50 @@ describe('Function: sweep', () => {
   });
 
   describe('scale', () => {
-    it('pages through the listing and, short of time at a page boundary, hands the cursor to a continuation that finishes the run', async () => {
-      // Prepare: 5 secrets, 2 per page; each health check takes a simulated minute
+    it('short of time, starts no new secret and hands the batch\'s cursor and the count done to a continuation that finishes the run', async () => {
+      // Prepare: 5 secrets, 2 per listing page (one batch of three pages); one at a time; each health check takes a simulated minute
       world = new World({ pageSize: 2 });
-      world.policy = { ...world.policy, pagesPerBatch: 1 };
+      world.policy = { ...world.policy, concurrency: 1 };
       for (let i = 0; i < 5; i += 1) world.tiSecret(`keyrotor/acme-${i}`);
       world.onVerify = () => void (world.remaining -= 60_000);
-      world.remaining = 6 * 60_000;
+      world.remaining = 5 * 60_000;
 
       // Act 1
       const first = await world.run();
 
-      // Assess 1: 4 min left after the first page (2 min); fewer than margin (3) + longest page (2): continue
-      expect(first).toMatchObject({ status: 'continued', pages: 1, secrets: 2, cursor: 'page-2' });
-      expect(world.continuations).toEqual([{ cursor: 'page-2', runId: first.runId }]);
+      // Assess 1: three checks leave 2 minutes, under the 3-minute margin: no fourth is started
+      expect(first).toMatchObject({ status: 'continued', pages: 3, secrets: 3, skip: 3 });
+      expect(first.cursor).toBeUndefined(); // the first batch starts at the top of the listing
+      expect(world.continuations).toEqual([{ skip: 3, runId: first.runId }]);
       expect(world.metrics.counts.get('SweepCompleted')).toBeUndefined();
 
       // Act 2: the continuation, in a fresh invocation
       world.remaining = 15 * 60_000;
       const second = await world.run(world.continuations[0]);
 
-      // Assess 2
-      expect(second).toMatchObject({ status: 'complete', pages: 2, secrets: 3, runId: first.runId });
+      // Assess 2: the listing is read again, the three done are skipped, nobody is checked twice
+      expect(second).toMatchObject({ status: 'complete', pages: 3, secrets: 2, runId: first.runId });
       expect(second.cursor).toBeUndefined();
-      expect(world.inventory.calls.filter((call) => call.op === 'ListSecrets').map((call) => call.cursor)).toEqual([undefined, 'page-2', 'page-4']);
+      expect(world.inventory.calls.filter((call) => call.op === 'ListSecrets').map((call) => call.cursor)).toEqual([undefined, 'page-2', 'page-4', undefined, 'page-2', 'page-4']);
       expect(world.ti.calls).toHaveLength(5);
+      expect(new Set(world.ti.calls.map((call) => call.authorization)).size).toBe(1);
       expect(world.metrics.counts.get('SweepCompleted')).toBe(1);
       expect(first.outcomes.healthy + second.outcomes.healthy).toBe(5);
+    });
+
+    it('with one page per batch, continues at the next batch\'s cursor; every invocation sweeps at least one secret', async () => {
+      world = new World({ pageSize: 2 });
+      world.policy = { ...world.policy, concurrency: 1, pagesPerBatch: 1 };
+      for (let i = 0; i < 5; i += 1) world.tiSecret(`keyrotor/acme-${i}`);
+      world.onVerify = () => void (world.remaining -= 60_000);
+      world.remaining = 6 * 60_000;
+      const first = await world.run();
+      expect(first).toMatchObject({ status: 'continued', pages: 3, secrets: 4, cursor: 'page-4', skip: 0 });
+      // Even under the margin (2 minutes left), the continuation sweeps one secret before handing on
+      world.remaining = 2 * 60_000;
+      const second = await world.run(world.continuations[0]);
+      expect(second).toMatchObject({ status: 'complete', secrets: 1 });
+      expect(world.ti.calls).toHaveLength(5);
     });
 
     it('never has more than `concurrency` secrets in flight, and spaces calls to each platform instance', async () => {

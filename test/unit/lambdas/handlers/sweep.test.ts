@@ -129,8 +129,9 @@ describe('Handler: sweep', () => {
     const report = await sweepHandler({ runId: 'run-7' }, contextWith(120_000));
 
     // Assess
-    expect(report).toMatchObject({ status: 'continued', runId: 'run-7', cursor: 'page-1', secrets: 1 });
-    expect(continuations).toEqual([{ cursor: 'page-1', runId: 'run-7' }]);
+    // One secret is always swept; under the margin no second is started, so the next batch goes on
+    expect(report).toMatchObject({ status: 'continued', runId: 'run-7', cursor: 'page-1', skip: 0, secrets: 1 });
+    expect(continuations).toEqual([{ cursor: 'page-1', skip: 0, runId: 'run-7' }]);
   });
 
   it('publishes the heartbeat and per-provider key metrics as EMF when the run completes', async () => {
@@ -201,12 +202,9 @@ describe('Handler: sweep (composition root)', () => {
   it('lists by tag, publishes on the bus named by KEYROTOR_EVENT_BUS, and invokes itself with the next cursor when time is short', async () => {
     // Prepare: a page with a secret awaiting its first key, and another page after it
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:keyrotor/acme-prod-AbCdEf';
-    // An endless listing of one secret per page: the deployed sweep lists a batch of ten pages, then continues.
-    let page = 1;
-    sm.on(ListSecretsCommand).callsFake(() => ({
-      SecretList: [{ ARN: arn, Name: 'keyrotor/acme-prod', RotationEnabled: true, SecretVersionsToStages: { v1: ['AWSCURRENT'] }, Tags: Object.entries(tiTags()).map(([Key, Value]) => ({ Key, Value })) }],
-      NextToken: `page-${++page}-token`,
-    }));
+    // Two pages, one secret each: the deployed sweep lists them as one batch
+    const listed = { ARN: arn, Name: 'keyrotor/acme-prod', RotationEnabled: true, SecretVersionsToStages: { v1: ['AWSCURRENT'] }, Tags: Object.entries(tiTags()).map(([Key, Value]) => ({ Key, Value })) };
+    sm.on(ListSecretsCommand).resolvesOnce({ SecretList: [listed], NextToken: 'page-2-token' }).resolves({ SecretList: [{ ...listed, Name: 'keyrotor/acme-prod-2' }] });
     sm.on(GetSecretValueCommand, { SecretId: arn, VersionStage: 'AWSCURRENT' }).resolves({ SecretString: JSON.stringify({ ...BOOTSTRAP_SECRET_MARKER, bootstrap: 'RandomFillerRandomFiller' }) });
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
     lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
@@ -216,11 +214,12 @@ describe('Handler: sweep (composition root)', () => {
 
     // Assess
     expect(sm).toHaveReceivedCommandWith(ListSecretsCommand, { Filters: [{ Key: 'tag-key', Values: [TAG.kind] }, { Key: 'tag-value', Values: ['api-key'] }], MaxResults: 100 });
-    expect(report).toMatchObject({ status: 'continued', pages: 10, cursor: 'page-11-token', outcomes: expect.objectContaining({ bootstrap: 10 }) });
+    // A minute left (under the 3-minute margin): one secret is swept, the other goes to a continuation
+    expect(report).toMatchObject({ status: 'continued', pages: 2, skip: 1, outcomes: expect.objectContaining({ bootstrap: 1 }) });
     const entry = eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
     expect(entry).toMatchObject({ EventBusName: 'keyrotor-test-bus', Source: 'keyrotor', DetailType: 'ManualActionRequired' });
     const invoke = lambda.commandCalls(InvokeCommand)[0]?.args[0].input;
     expect(invoke).toMatchObject({ FunctionName: 'keyrotor-sweep', InvocationType: 'Event' });
-    expect(JSON.parse(new TextDecoder().decode(invoke?.Payload as Uint8Array))).toEqual({ cursor: 'page-11-token', runId: report.runId });
+    expect(JSON.parse(new TextDecoder().decode(invoke?.Payload as Uint8Array))).toEqual({ skip: 1, runId: report.runId });
   });
 });
