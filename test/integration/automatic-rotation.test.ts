@@ -46,7 +46,7 @@ describeWithMoto('Integration: automatic rotation (Imburse, Boss Insights) with 
 
   beforeAll(async () => {
     moto = await startMotoServer();
-    const aws = { endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    const aws = moto.clientConfig;
     sm = new SecretsManagerClient(aws);
     dynamo = new DynamoDBClient(aws);
     scheduler = new SchedulerClient(aws);

@@ -65,7 +65,7 @@ describeWithMoto('Integration: the keyrotor binary against moto_server', () => {
 
   beforeAll(async () => {
     [moto, platform] = await Promise.all([startMotoServer(), startThoughtIndustriesSandbox()]);
-    const aws = { endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    const aws = moto.clientConfig;
     sm = new SecretsManagerClient(aws);
     const dynamo = new DynamoDBClient(aws);
     const eventbridge = new EventBridgeClient(aws);

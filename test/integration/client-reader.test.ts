@@ -28,7 +28,7 @@ describeWithMoto('Integration: runtime reader (moto_server + Thought Industries 
 
   beforeAll(async () => {
     [moto, ti] = await Promise.all([startMotoServer(), startThoughtIndustriesSandbox()]);
-    sm = new SecretsManagerClient({ endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    sm = new SecretsManagerClient(moto.clientConfig);
   });
 
   afterAll(async () => {

@@ -47,7 +47,7 @@ describeWithMoto('Integration: compromise response (moto_server + platform sandb
 
   beforeAll(async () => {
     moto = await startMotoServer();
-    const aws = { endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    const aws = moto.clientConfig;
     sm = new SecretsManagerClient(aws);
     dynamo = new DynamoDBClient(aws);
     scheduler = new SchedulerClient(aws);

@@ -13,7 +13,7 @@ describeWithMoto('Class: DynamoDbLedger (against moto_server)', () => {
 
   beforeAll(async () => {
     moto = await startMotoServer();
-    client = new DynamoDBClient({ endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    client = new DynamoDBClient(moto.clientConfig);
   });
   afterAll(async () => {
     client?.destroy();

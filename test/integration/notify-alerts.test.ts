@@ -87,7 +87,7 @@ describeWithMoto('Handler: notify (against moto_server: SNS topic → SQS subscr
 
   beforeAll(async () => {
     moto = await startMotoServer();
-    const aws = { endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    const aws = moto.clientConfig;
     sns = new SNSClient(aws);
     sqs = new SQSClient(aws);
     dynamo = new DynamoDBClient(aws);

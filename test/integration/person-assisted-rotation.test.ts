@@ -37,7 +37,7 @@ describeWithMoto('Integration: person-assisted rotations (Thrive admin token, Th
 
   beforeAll(async () => {
     [moto, thrive, thinkific] = await Promise.all([startMotoServer(), startThriveSandbox(), startThinkificSandbox()]);
-    const aws = { endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    const aws = moto.clientConfig;
     sm = new SecretsManagerClient(aws);
     dynamo = new DynamoDBClient(aws);
   });

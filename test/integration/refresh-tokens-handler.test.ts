@@ -36,7 +36,7 @@ describeWithMoto('Handler: refresh-tokens (against moto_server and an OAuth sand
 
   beforeAll(async () => {
     [moto, oauth] = await Promise.all([startMotoServer(), startOAuthTokenSandbox()]);
-    const config = { endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    const config = moto.clientConfig;
     sm = new SecretsManagerClient(config);
     eventBridge = new EventBridgeClient(config);
     sqs = new SQSClient(config);

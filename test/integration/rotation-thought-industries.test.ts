@@ -35,7 +35,7 @@ describeWithMoto('Integration: Thought Industries rotation (moto_server + platfo
 
   beforeAll(async () => {
     [moto, sandbox] = await Promise.all([startMotoServer(), startThoughtIndustriesSandbox()]);
-    const aws = { endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    const aws = moto.clientConfig;
     client = new SecretsManagerClient(aws);
     dynamo = new DynamoDBClient(aws);
   });

@@ -9,7 +9,7 @@ describeWithMoto('Class: SecretsManagerTokenStore (against moto_server)', () => 
 
   beforeAll(async () => {
     moto = await startMotoServer();
-    sm = new SecretsManagerClient({ endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    sm = new SecretsManagerClient(moto.clientConfig);
     store = new SecretsManagerTokenStore(sm);
   });
   afterAll(async () => {

@@ -20,7 +20,7 @@ describeWithMoto('Class: SecretsManagerInventory and the sweep (against moto_ser
 
   beforeAll(async () => {
     moto = await startMotoServer();
-    sm = new SecretsManagerClient({ endpoint: moto.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    sm = new SecretsManagerClient(moto.clientConfig);
     inventory = new SecretsManagerInventory(sm);
   });
   afterAll(async () => {

@@ -15,6 +15,8 @@ import { runInThisContext } from 'node:vm';
 export interface MotoServer {
   /** Endpoint for AWS SDK clients (`endpoint` option or `AWS_ENDPOINT_URL`), e.g. `http://127.0.0.1:54321`. */
   readonly endpoint: string;
+  /** The configuration an AWS SDK client needs to talk to this server (endpoint, region, dummy credentials). */
+  readonly clientConfig: { readonly endpoint: string; readonly region: string; readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } };
   /** Drops every resource in every service and region (`POST /moto-api/reset`). */
   reset(): Promise<void>;
   /** Kills the server and waits for the process to exit. Safe to call twice. */
@@ -201,6 +203,7 @@ export async function startMotoServer(): Promise<MotoServer> {
         let stopping: Promise<void> | undefined;
         return {
           endpoint,
+          clientConfig: { endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } },
           async reset() {
             const response = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
             const text = await response.text();

@@ -1,3 +1,4 @@
+import { useEnvironment } from '../../../support/environment';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -22,20 +23,7 @@ describe('Handler: refresh-tokens (composition root)', () => {
   const sm = mockClient(SecretsManagerClient);
   const eventBridge = mockClient(EventBridgeClient);
   const sns = mockClient(SNSClient);
-  const saved: NodeJS.ProcessEnv = {};
-
-  beforeAll(() => {
-    for (const [name, value] of Object.entries(ENVIRONMENT)) {
-      saved[name] = process.env[name];
-      process.env[name] = value;
-    }
-  });
-  afterAll(() => {
-    for (const name of Object.keys(ENVIRONMENT)) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
-  });
+  useEnvironment(ENVIRONMENT);
   beforeEach(() => {
     sm.reset();
     eventBridge.reset();

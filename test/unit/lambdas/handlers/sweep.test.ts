@@ -1,3 +1,4 @@
+import { useEnvironment } from '../../../support/environment';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -169,20 +170,7 @@ describe('Handler: sweep (composition root)', () => {
     KEYROTOR_SWEEP_STUCK_AFTER_HOURS: '24',
     KEYROTOR_SWEEP_CONCURRENCY: '4',
   };
-  const saved: NodeJS.ProcessEnv = {};
-
-  beforeAll(() => {
-    for (const [name, value] of Object.entries(ENVIRONMENT)) {
-      saved[name] = process.env[name];
-      process.env[name] = value;
-    }
-  });
-  afterAll(() => {
-    for (const name of Object.keys(ENVIRONMENT)) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
-  });
+  useEnvironment(ENVIRONMENT);
   beforeEach(() => {
     sm.reset();
     eventBridge.reset();
