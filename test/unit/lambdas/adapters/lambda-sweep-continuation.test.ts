@@ -34,19 +34,5 @@ describe('Class: LambdaSweepContinuation', () => {
         name: 'TooManyRequestsException',
       });
     });
-
-    it('creates its own client on the first continuation when none is given', async () => {
-      // Prepare
-      client.on(InvokeCommand).resolves({ StatusCode: 202 });
-      const continuation = new LambdaSweepContinuation('keyrotor-sweep');
-
-      // Act
-      await continuation.continueWith({ cursor: 'a', runId: 'run-1' });
-      await continuation.continueWith({ cursor: 'b', runId: 'run-1' });
-
-      // Assess
-      expect(client).toHaveReceivedCommandTimes(InvokeCommand, 2);
-      expect(client.commandCalls(InvokeCommand).map((call) => call.args[0].input.FunctionName)).toEqual(['keyrotor-sweep', 'keyrotor-sweep']);
-    });
   });
 });
