@@ -184,7 +184,7 @@ export async function respondToCompromise(report: CompromiseReport, deps: Compro
   const reason = report.reason === undefined ? undefined : redactText(report.reason).slice(0, 500);
   const pendingVersion = Object.entries(metadata.versionIdsToStages).find(([, stages]) => stages.includes(STAGE.pending) && !stages.includes(STAGE.current))?.[0];
   const token = pendingVersion ?? deps.newToken();
-  const log = { secret: metadata.name, fingerprint, stage: reported.stage, token, reportedBy: report.reportedBy };
+  const log = { secret: metadata.name, fingerprint, stage: reported.stage, clientRequestToken: token, reportedBy: report.reportedBy };
   deps.logger.warn('compromise reported; responding', log);
 
   const note = (event: Omit<LedgerEvent, 'secretArn' | 'token' | 'at' | 'actor'>): Promise<void> =>

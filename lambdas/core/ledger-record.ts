@@ -10,6 +10,6 @@ export async function recordAfterTheFact(ledger: Ledger, logger: LoggerPort, eve
   try {
     await ledger.record(event);
   } catch (error) {
-    logger.warn('could not append to the ledger', { state: event.state, token: event.token, errorName: error instanceof Error ? error.name : 'unknown' });
+    logger.warn('could not append to the ledger', { state: event.state, clientRequestToken: event.token, errorName: error instanceof Error ? error.name : 'unknown' });
   }
 }

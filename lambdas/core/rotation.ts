@@ -84,7 +84,7 @@ export async function runRotationStep(event: RotationEvent, deps: RotationDeps):
   if (step === 'setSecret') {
     // The platform issued the key (or a person did); there is nothing to set on its side, and a
     // step that changes nothing needs no guard: it makes no call at all.
-    deps.logger.info('setSecret: nothing to set for a platform-issued key', { secret: secretId, token });
+    deps.logger.info('setSecret: nothing to set for a platform-issued key', { secret: secretId, clientRequestToken: token });
     return 'nothing-to-set';
   }
   const metadata = await deps.store.describe(secretId);
@@ -105,7 +105,7 @@ export async function runRotationStep(event: RotationEvent, deps: RotationDeps):
         throw error;
       }
     }
-    deps.logger.info('version is already AWSCURRENT; nothing to do', { step, secret: metadata.name, token });
+    deps.logger.info('version is already AWSCURRENT; nothing to do', { step, secret: metadata.name, clientRequestToken: token });
     return 'already-current';
   }
   if (!stages.includes(STAGE.pending)) {
@@ -250,7 +250,7 @@ async function issueByApi(
         { cause: storeError },
       );
     }
-    deps.logger.warn('PutSecretValue failed but the new key is stored as AWSPENDING; going on', { secret: metadata.name, token, fingerprint, errorName: storeError instanceof Error ? storeError.name : 'unknown' });
+    deps.logger.warn('PutSecretValue failed but the new key is stored as AWSPENDING; going on', { secret: metadata.name, clientRequestToken: token, fingerprint, errorName: storeError instanceof Error ? storeError.name : 'unknown' });
   }
   await note(deps, { secretArn: metadata.arn, token, state: 'stored-pending', providerKeyId: issued.providerKeyId, fingerprint });
   deps.logger.info('createSecret: new key created at the platform and stored as AWSPENDING', {
@@ -290,7 +290,7 @@ async function revokeOrphans(
     if (id === currentId || !provider.revokeKey) continue;
     const outcome = await provider.revokeKey({ authenticateWith: current, providerKeyId: id, target: context });
     await note(deps, { secretArn: metadata.arn, token, state: 'orphan-revoked', providerKeyId: id, detail: outcome });
-    deps.logger.warn('revoked an orphaned key from an earlier attempt', { secret: metadata.name, token, providerKeyId: id, outcome });
+    deps.logger.warn('revoked an orphaned key from an earlier attempt', { secret: metadata.name, clientRequestToken: token, providerKeyId: id, outcome });
   }
 }
 
@@ -322,7 +322,7 @@ async function compensate(
       await note(deps, { secretArn: metadata.arn, token, state: 'compensated', providerKeyId, fingerprint, detail: reason });
     } catch (revokeError) {
       // The next attempt finds the intent and revokes the orphan by name.
-      deps.logger.error('could not revoke the unstored key; the next attempt will', { secret: metadata.name, token, providerKeyId, errorName: revokeError instanceof Error ? revokeError.name : 'unknown' });
+      deps.logger.error('could not revoke the unstored key; the next attempt will', { secret: metadata.name, clientRequestToken: token, providerKeyId, errorName: revokeError instanceof Error ? revokeError.name : 'unknown' });
     }
   }
   throw new StoreFailedError(
@@ -344,7 +344,7 @@ async function testSecret(metadata: SecretMetadata, token: string, deps: Rotatio
     // testSecret alone on a pending copy of the current value, then removes it. keyrotor never
     // stages a copy of the current key in a real rotation (submit refuses it), so there is no
     // new key to prove; calling the platform here would make a deploy depend on it.
-    deps.logger.info('testSecret: configuration test on a copy of the current value; nothing to verify', { secret: metadata.name, token });
+    deps.logger.info('testSecret: configuration test on a copy of the current value; nothing to verify', { secret: metadata.name, clientRequestToken: token });
     return 'configuration-test';
   }
   const pending = parseSecretValue(raw, `pending value of ${metadata.name}`);
@@ -447,7 +447,7 @@ async function completePromotion(
 ): Promise<void> {
   const newFingerprint = fingerprintOf(credentialStrings(promoted)[0] ?? '');
   await note(deps, { secretArn: metadata.arn, token, state: 'promoted', fingerprint: newFingerprint, providerKeyId: promoted.providerKeyId });
-  deps.logger.info('finishSecret: new key is AWSCURRENT', { secret: metadata.name, token, fingerprint: newFingerprint, previousVersion });
+  deps.logger.info('finishSecret: new key is AWSCURRENT', { secret: metadata.name, clientRequestToken: token, fingerprint: newFingerprint, previousVersion });
   await oldKey?.revoke();
   await updateKeyTags(metadata, promoted, deps);
   await emit(deps, metadata, 'RotationSucceeded', {
@@ -481,11 +481,11 @@ const BEFORE_PROMOTION: ReadonlySet<string> = new Set(['intent', 'orphan-revoked
  */
 async function finishInterruptedPromotion(metadata: SecretMetadata, token: string, deps: RotationDeps): Promise<StepOutcome | undefined> {
   const record = await deps.ledger.get(metadata.arn, token).catch((error: unknown) => {
-    deps.logger.warn('could not read the ledger to see whether this promotion finished; assuming it did', { secret: metadata.name, token, errorName: error instanceof Error ? error.name : 'unknown' });
+    deps.logger.warn('could not read the ledger to see whether this promotion finished; assuming it did', { secret: metadata.name, clientRequestToken: token, errorName: error instanceof Error ? error.name : 'unknown' });
     return undefined;
   });
   if (!record || !BEFORE_PROMOTION.has(record.state)) return undefined;
-  deps.logger.warn('AWSCURRENT moved but the promotion did not finish (its answer was lost); finishing it', { secret: metadata.name, token, ledgerState: record.state });
+  deps.logger.warn('AWSCURRENT moved but the promotion did not finish (its answer was lost); finishing it', { secret: metadata.name, clientRequestToken: token, ledgerState: record.state });
   const promoted = await readPromotedValue(metadata, { versionId: token }, deps);
   const previousVersion = versionWithStage(metadata, STAGE.previous);
   const previousRaw = previousVersion === undefined ? undefined : await deps.store.getValue(metadata.arn, { versionId: previousVersion });

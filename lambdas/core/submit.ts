@@ -189,7 +189,7 @@ async function stageAndRotate(target: Target, value: ManagedSecretValue, checked
       { cause: error },
     );
   }
-  deps.logger.info('submitted key stored as AWSPENDING and rotation started', { secret: metadata.name, token, fingerprint });
+  deps.logger.info('submitted key stored as AWSPENDING and rotation started', { secret: metadata.name, clientRequestToken: token, fingerprint });
   return { secretName: metadata.name, token, fingerprint, previousFingerprint, joinedRotation: rotationInProgress, checked };
 }
 

@@ -707,7 +707,7 @@ async function startRotation(state: SecretState, run: Run, why: { reason: 'overd
   }
   state.pendingVersion = token;
   state.outcomes.push('rotation-started');
-  run.deps.logger.info('rotation started', { secret: state.entry.name, reason: why.reason, token });
+  run.deps.logger.info('rotation started', { secret: state.entry.name, reason: why.reason, clientRequestToken: token });
   if (why.reason === 'overdue') {
     await emit(run, state, 'RotationStarted', {
       step: 'sweep',
@@ -726,7 +726,7 @@ async function pendingRotation(state: SecretState, run: Run): Promise<void> {
   const versions = await run.deps.inventory.listVersions(entry.arn);
   const createdDate = versions.find((version) => version.versionId === pending)?.createdDate;
   if (!createdDate) {
-    run.deps.logger.warn('the pending version has no creation date; cannot tell whether it is stuck', { secret: entry.name, token: pending });
+    run.deps.logger.warn('the pending version has no creation date; cannot tell whether it is stuck', { secret: entry.name, clientRequestToken: pending });
     return;
   }
   const age = now.getTime() - createdDate.getTime();
@@ -753,7 +753,7 @@ async function pendingRotation(state: SecretState, run: Run): Promise<void> {
     // RotateSecret with the pending version's own token is AWS's documented retry of that rotation.
     await write(run, () => run.deps.store.startRotation(entry.arn, pending));
     state.outcomes.push('stuck-redriven');
-    run.deps.logger.warn('stuck rotation re-driven', { secret: entry.name, token: pending, pendingSince: since });
+    run.deps.logger.warn('stuck rotation re-driven', { secret: entry.name, clientRequestToken: pending, pendingSince: since });
     await emit(run, state, 'RotationStarted', {
       step: 'sweep',
       rotation: pending,
@@ -762,14 +762,14 @@ async function pendingRotation(state: SecretState, run: Run): Promise<void> {
     });
     return;
   } catch (refusal) {
-    run.deps.logger.warn('Secrets Manager refused to re-drive a stuck rotation; removing its AWSPENDING label', { secret: entry.name, token: pending, errorName: errorName(refusal) });
+    run.deps.logger.warn('Secrets Manager refused to re-drive a stuck rotation; removing its AWSPENDING label', { secret: entry.name, clientRequestToken: pending, errorName: errorName(refusal) });
     const orphanHint =
       `If that version held a key keyrotor had already created at ${provider.displayName} (npx keyrotor history ${entry.name} shows stored-pending for ${pending}), revoke that key at the platform.`;
     try {
       await write(run, () => run.deps.store.removeStage(entry.arn, STAGE.pending, pending));
     } catch (removal) {
       state.outcomes.push('stuck-repair-failed');
-      run.deps.logger.error('could not remove the AWSPENDING label of a stuck rotation', { secret: entry.name, token: pending, errorName: errorName(removal) });
+      run.deps.logger.error('could not remove the AWSPENDING label of a stuck rotation', { secret: entry.name, clientRequestToken: pending, errorName: errorName(removal) });
       await emit(run, state, 'RotationFailed', {
         step: 'sweep',
         rotation: pending,

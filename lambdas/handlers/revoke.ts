@@ -15,7 +15,7 @@ import { keyrotorHandler } from './middleware/keyrotor-handler';
 export function createRevokeHandler(deps: RevokeDeps | (() => RevokeDeps), logger = createLogger('keyrotor-revoke')) {
   return keyrotorHandler(logger, deps, async (event, resolved): Promise<{ outcome: string }> => {
     const request = parseRevocationRequest(event);
-    logger.appendKeys({ secretArn: request.secretArn, token: request.token, providerKeyId: request.providerKeyId });
+    logger.appendKeys({ secretArn: request.secretArn, clientRequestToken: request.token, providerKeyId: request.providerKeyId });
     return { outcome: await revokeOldKey(request, resolved) };
   });
 }

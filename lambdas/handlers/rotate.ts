@@ -34,7 +34,7 @@ export function parseRotationEvent(event: unknown): RotationEvent {
 export function createRotateHandler(deps: RotationDeps | (() => RotationDeps), logger = createLogger('keyrotor-rotate')) {
   return keyrotorHandler(logger, deps, async (event, resolved): Promise<void> => {
     const rotation = parseRotationEvent(event);
-    logger.appendKeys({ secretId: rotation.SecretId, step: rotation.Step, token: rotation.ClientRequestToken });
+    logger.appendKeys({ secretId: rotation.SecretId, step: rotation.Step, clientRequestToken: rotation.ClientRequestToken });
     const outcome = await runRotationStep(rotation, resolved);
     logger.info('rotation step complete', { outcome });
   });

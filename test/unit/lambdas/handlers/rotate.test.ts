@@ -76,6 +76,20 @@ describe('Handler: rotate', () => {
     expect(lines.some((l) => l.message === 'rotation step complete' && l.outcome === 'promoted' && l.step === 'finishSecret')).toBe(true);
   });
 
+  it('puts the rotation token on every line in the clear: it is a version id, and the alert names it for the search', async () => {
+    // Prepare
+    sm.on(GetSecretValueCommand, { SecretId: ARN, VersionId: 'tok-1', VersionStage: 'AWSPENDING' }).resolves({ SecretString: tiValue(TI_LIVE_NEW) });
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+    const { handler } = build();
+    // Act
+    await invoke(handler, { SecretId: ARN, ClientRequestToken: 'tok-1', Step: 'finishSecret' });
+    // Assess
+    const lines = output.filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines) expect(line).toMatchObject({ clientRequestToken: 'tok-1' });
+    expect(output.join('')).not.toContain('[REDACTED]');
+  });
+
   it('fails createSecret with ManualActionRequired, logs it once as structured JSON, and leaks no key', async () => {
     // Prepare: no submitted key in the pending version
     sm.on(GetSecretValueCommand, { SecretId: ARN, VersionId: 'tok-1', VersionStage: 'AWSPENDING' }).rejects(
