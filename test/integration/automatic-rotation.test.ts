@@ -18,7 +18,7 @@ import { describeWithMoto, startMotoServer, type MotoServer } from '../support/m
 import { startImburseSandbox, type ImburseSandbox } from '../support/sandboxes/imburse-sandbox';
 import { startBossInsightsSandbox, type BossInsightsSandbox } from '../support/sandboxes/boss-insights-sandbox';
 import { createLedgerTable } from '../support/service/ledger-table';
-import { createManagedSecret, LAMBDA_CONTEXT, MotoRotationService, type RotationHandler } from '../support/service/moto-rotation-service';
+import { createManagedImburseSecret, createManagedSecret, LAMBDA_CONTEXT, MotoRotationService, type RotationHandler } from '../support/service/moto-rotation-service';
 
 const HOUR = 3_600_000;
 const REVOKER_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:keyrotor-revoke';
@@ -117,16 +117,7 @@ describeWithMoto('Integration: automatic rotation (Imburse, Boss Insights) with 
     return results;
   }
 
-  async function imburseSecret(): Promise<{ arn: string; original: { publicKey: string; privateKey: string } }> {
-    const original = imburse.addKey();
-    const arn = await createManagedSecret(
-      sm,
-      `keyrotor/imburse-${randomUUID().slice(0, 8)}`,
-      JSON.stringify({ provider: 'imburse', environment: 'sandbox', baseUrl: imburse.baseUrl, tenantId: imburse.tenantId, ...original }),
-      { [TAG.provider]: 'imburse', [TAG.environment]: 'sandbox', [TAG.kind]: 'api-key', [TAG.baseUrl]: imburse.baseUrl },
-    );
-    return { arn, original };
-  }
+  const imburseSecret = () => createManagedImburseSecret(sm, imburse);
 
   it('Imburse: exactly one AWSCURRENT that verifies, the old key revoked after the grace period, no orphan, a ledger that tells it', async () => {
     // Prepare

@@ -22,7 +22,7 @@ import { describeWithMoto, startMotoServer, type MotoServer } from '../support/m
 import { startImburseSandbox, type ImburseSandbox } from '../support/sandboxes/imburse-sandbox';
 import { makeThoughtIndustriesKey, startThoughtIndustriesSandbox, type ThoughtIndustriesSandbox } from '../support/sandboxes/thought-industries-sandbox';
 import { createLedgerTable } from '../support/service/ledger-table';
-import { createManagedSecret, LAMBDA_CONTEXT, MotoRotationService, type RotationHandler } from '../support/service/moto-rotation-service';
+import { createManagedImburseSecret, createManagedSecret, LAMBDA_CONTEXT, MotoRotationService, type RotationHandler } from '../support/service/moto-rotation-service';
 
 const HOUR = 3_600_000;
 
@@ -103,14 +103,7 @@ describeWithMoto('Integration: compromise response (moto_server + platform sandb
 
   it('Imburse, reported on the bus: a new key is current and the leaked one answers 401 at once, with no revocation left waiting', async () => {
     // Prepare
-    const original = imburse.addKey();
-    const value = { provider: 'imburse', environment: 'sandbox', baseUrl: imburse.baseUrl, tenantId: imburse.tenantId, ...original };
-    const arn = await createManagedSecret(sm, `keyrotor/imburse-${randomUUID().slice(0, 8)}`, JSON.stringify(value), {
-      [TAG.provider]: 'imburse',
-      [TAG.environment]: 'sandbox',
-      [TAG.kind]: 'api-key',
-      [TAG.baseUrl]: imburse.baseUrl,
-    });
+    const { arn, original, value } = await createManagedImburseSecret(sm, imburse);
     const logger = createLogger('keyrotor-compromise');
     const respond = createCompromiseHandler({ store: service, providers: providers(), ledger, logger: loggerPort(logger), now: () => new Date(), newToken: randomUUID, events }, logger);
     // Act: a security tool puts the report on keyrotor's bus; EventBridge invokes the responder

@@ -13,7 +13,6 @@ import { createLogger, loggerPort } from '../../lambdas/adapters/logger';
 import { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger';
 import { EventBridgePublisher } from '../../lambdas/adapters/eventbridge-publisher';
 import { SchedulerRevocations } from '../../lambdas/adapters/scheduler-revocations';
-import { TAG } from '../../lambdas/core/contracts';
 import { clearRegisteredSecrets } from '../../lambdas/core/redaction';
 import { createRotateHandler } from '../../lambdas/handlers/rotate';
 import { ImburseProvider } from '../../lambdas/providers/imburse';
@@ -25,7 +24,7 @@ import { bundleAsDeployed } from '../support/deployed-bundle';
 import { describeWithMoto, startMotoServer, type MotoServer } from '../support/moto-server';
 import { startImburseSandbox, type ImburseSandbox } from '../support/sandboxes/imburse-sandbox';
 import { createLedgerTable } from '../support/service/ledger-table';
-import { createManagedSecret, MotoRotationService, type RotationHandler } from '../support/service/moto-rotation-service';
+import { createManagedImburseSecret, MotoRotationService, type RotationHandler } from '../support/service/moto-rotation-service';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const HANDLERS = ['rotate', 'revoke', 'refresh-tokens', 'notify', 'compromise', 'sweep'] as const;
@@ -110,13 +109,7 @@ describeWithMoto('Integration: the deployed bundles', () => {
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
     await eventBridge.send(new PutRuleCommand({ Name: 'all', EventBusName: BUS, EventPattern: JSON.stringify({ source: ['keyrotor'] }) }));
     await eventBridge.send(new PutTargetsCommand({ Rule: 'all', EventBusName: BUS, Targets: [{ Id: 'queue', Arn: Attributes?.QueueArn }] }));
-    const original = imburse.addKey();
-    const arn = await createManagedSecret(
-      sm,
-      `keyrotor/imburse-${randomUUID().slice(0, 8)}`,
-      JSON.stringify({ provider: 'imburse', environment: 'sandbox', baseUrl: imburse.baseUrl, tenantId: imburse.tenantId, ...original }),
-      { [TAG.provider]: 'imburse', [TAG.environment]: 'sandbox', [TAG.kind]: 'api-key', [TAG.baseUrl]: imburse.baseUrl },
-    );
+    const { arn, original } = await createManagedImburseSecret(sm, imburse);
     // moto cannot hold the empty AWSPENDING version RotateSecret opens, so createSecret runs in
     // this process over the overlay that plays the service (test/support/service); once the
     // pending key is stored, moto holds everything the later steps read.

@@ -2,7 +2,9 @@ import type { Context } from 'aws-lambda';
 import { RotateSecretCommand, type SecretsManagerClient, CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { randomUUID } from 'node:crypto';
 import { SecretsManagerStore } from '../../../lambdas/adapters/secrets-manager-store';
+import { TAG } from '../../../lambdas/core/contracts';
 import type { SecretMetadata } from '../../../lambdas/ports/secret-store';
+import type { ImburseSandbox } from '../sandboxes/imburse-sandbox';
 
 export type RotationHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -130,4 +132,26 @@ export async function createManagedSecret(
   const arn = created.ARN as string;
   await client.send(new RotateSecretCommand({ SecretId: arn, RotationRules: { AutomaticallyAfterDays: 90 }, RotateImmediately: false }));
   return arn;
+}
+
+/** An Imburse secret as keyrotor stores it: the sandbox's tenant and one key pair. */
+export interface ManagedImburseSecret {
+  readonly arn: string;
+  /** The key pair the sandbox issued for it. */
+  readonly original: { readonly publicKey: string; readonly privateKey: string };
+  /** The secret's value (what a provider reads). */
+  readonly value: Record<string, string>;
+}
+
+/** A new key pair in `imburse`, stored in a managed secret (tagged, rotation enabled) named `keyrotor/imburse-…`. */
+export async function createManagedImburseSecret(client: SecretsManagerClient, imburse: ImburseSandbox): Promise<ManagedImburseSecret> {
+  const original = imburse.addKey();
+  const value = { provider: 'imburse', environment: 'sandbox', baseUrl: imburse.baseUrl, tenantId: imburse.tenantId, ...original };
+  const arn = await createManagedSecret(client, `keyrotor/imburse-${randomUUID().slice(0, 8)}`, JSON.stringify(value), {
+    [TAG.provider]: 'imburse',
+    [TAG.environment]: 'sandbox',
+    [TAG.kind]: 'api-key',
+    [TAG.baseUrl]: imburse.baseUrl,
+  });
+  return { arn, original, value };
 }
