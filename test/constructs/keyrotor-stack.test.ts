@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -7,7 +8,9 @@ import { NOTIFY_HANDLER_ENTRY } from '../../lib/alert-notifier';
 import { loadConfig } from '../../lib/config';
 import type { KeyrotorFunction } from '../../lib/keyrotor-function';
 import { KeyrotorStack } from '../../lib/keyrotor-stack';
+import { ROTATION_HANDLER_ENTRY } from '../../lib/rotation-function';
 import type { TokenRefresher } from '../../lib/token-refresher';
+import { bundleAsDeployed } from '../support/deployed-bundle';
 import { statementsOfRole, wildcardWriteGrants } from './iam-policy-statements';
 import {
   acknowledgements,
@@ -425,19 +428,17 @@ describe('Construct: KeyrotorStack', () => {
   });
 
   describe('as the app builds it (real handlers, example config, validators on)', () => {
-    // lambdas/handlers/notify.ts is being written beside this construct; until it lands, the
-    // notifier bundles the fixture here (everything else is real). Once it exists, it is used.
-    const notifyEntry = fs.existsSync(NOTIFY_HANDLER_ENTRY) ? {} : { notifyHandlerEntry: FIXTURE_NOTIFY_HANDLER };
+    let assembly: ReturnType<App['synth']>;
+    let stack: KeyrotorStack;
+    beforeAll(() => {
+      const app = new App();
+      stack = new KeyrotorStack(app, 'Keyrotor', { config: loadConfig(EXAMPLE_CONFIG), env: TEST_ENV });
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      // An error-level finding makes synth throw.
+      assembly = app.synth();
+    }, 120_000);
 
     it('synthesizes with cdk-nag and the built-in CloudFormation validator reporting nothing', () => {
-      // Prepare
-      const app = new App();
-      const stack = new KeyrotorStack(app, 'Keyrotor', { config: loadConfig(EXAMPLE_CONFIG), env: TEST_ENV, ...notifyEntry });
-      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-
-      // Act (an error-level finding makes synth throw)
-      const assembly = app.synth();
-
       // Assess
       const report = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8')) as {
         pluginReports: { violations?: unknown[] }[];
@@ -465,6 +466,33 @@ describe('Construct: KeyrotorStack', () => {
       expect(schedules.map((schedule) => schedule.Properties.ScheduleExpression)).toEqual(['cron(0 6 * * ? *)', 'rate(5 minutes)']);
       const archives = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Events::Archive');
       expect(archives.map((archive) => archive.Properties.RetentionDays)).toEqual([365]);
+    });
+
+    it('deploys each handler as KEYROTOR_BUNDLING bundles it: the assets are what the bench measures and the bundle tests run', async () => {
+      // Prepare
+      const template = assembly.getStackByName(stack.stackName).template as {
+        Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string }; Environment?: { Variables?: Record<string, string> } } }>;
+      };
+      /** The function's code as cdk.out holds it: `asset.<hash>/` for the S3 key `<hash>.zip`. */
+      const assetOf = (service: string): string => {
+        const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === service);
+        return path.join(assembly.directory, `asset.${fn?.Properties.Code?.S3Key?.replace(/\.zip$/, '')}`, 'index.js');
+      };
+      const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyrotor-asset-'));
+      try {
+        for (const [service, entry] of [
+          ['keyrotor-rotate', ROTATION_HANDLER_ENTRY],
+          ['keyrotor-notify', NOTIFY_HANDLER_ENTRY],
+        ] as const) {
+          // Act
+          const file = path.join(outDir, service, 'index.js');
+          await bundleAsDeployed(entry, file);
+          // Assess
+          expect(fs.readFileSync(assetOf(service)).equals(fs.readFileSync(file))).toBe(true);
+        }
+      } finally {
+        fs.rmSync(outDir, { recursive: true, force: true });
+      }
     });
   });
 });
