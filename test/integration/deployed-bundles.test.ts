@@ -18,7 +18,7 @@ import { createRotateHandler } from '../../lambdas/handlers/rotate';
 import { ImburseProvider } from '../../lambdas/providers/imburse';
 import { createProviderRegistry } from '../../lambdas/providers/registry';
 import { captureProcessOutput } from '../support/capture-output';
-import { startBundledHandler, type BundledHandler } from '../support/bundled-handler';
+import { startBundledHandler, type BundledHandler, type BundledHandlerError } from '../support/bundled-handler';
 import type { Metafile } from 'esbuild';
 import { bundleAsDeployed } from '../support/deployed-bundle';
 import { describeWithMoto, startMotoServer, type MotoServer } from '../support/moto-server';
@@ -95,6 +95,19 @@ describeWithMoto('Integration: the deployed bundles', () => {
     expect(externals.length).toBeGreaterThan(0);
     expect(externals.filter((i) => !i.startsWith('node:') && !builtinModules.includes(i))).toEqual([]);
     expect(Object.keys(output?.inputs ?? {}).some((input) => /node_modules\/@aws-sdk\/client-[a-z-]+\/dist-es\//.test(input))).toBe(true);
+  });
+
+  it('a bundle deployed without its environment fails naming each missing variable, with a stack that names keyrotor source files (the source map works)', async () => {
+    // Prepare
+    const rotate = await startBundledHandler(bundleOf('rotate'), outDir, { AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_NAME: 'keyrotor-rotate', POWERTOOLS_SERVICE_NAME: 'keyrotor-rotate' });
+    running.push(rotate);
+    // Act
+    const failure = await rotate.invoke({ SecretId: 'keyrotor/acme-prod', ClientRequestToken: 'tok-1', Step: 'createSecret' }).catch((error: unknown) => error);
+    // Assess
+    expect(failure).toMatchObject({ errorType: 'ConfigError', message: expect.stringContaining('KEYROTOR_LEDGER_TABLE') });
+    expect((failure as BundledHandlerError).message).toContain('KEYROTOR_GRACE_PERIOD_HOURS');
+    expect((failure as BundledHandlerError).childStack).toMatch(/lambdas\/handlers\/config\.ts:\d+:\d+/);
+    expect(rotate.output()).toContain('"errorName":"ConfigError"');
   });
 
   it('rotate and revoke: the bundles test, promote, schedule the revocation and revoke an Imburse key, with their events on the bus', async () => {

@@ -22,7 +22,7 @@ process.on('message', async ({ id, event }) => {
   try {
     process.send({ id, result: (await handler(event, context)) ?? null });
   } catch (error) {
-    process.send({ id, error: { name: error && error.name, message: error && error.message } });
+    process.send({ id, error: { name: error && error.name, message: error && error.message, stack: error && error.stack } });
   }
 });
 process.send({ ready: typeof handler === 'function' });
@@ -33,6 +33,8 @@ export class BundledHandlerError extends Error {
   public constructor(
     public readonly errorType: string,
     message: string,
+    /** The error's stack in the child, as the runtime would log it (source-mapped when the bundle's map is found). */
+    public readonly childStack: string,
   ) {
     super(message);
     this.name = 'BundledHandlerError';
@@ -79,11 +81,11 @@ export async function startBundledHandler(bundle: string, cwd: string, environme
       message.ready ? resolve() : reject(new Error(`the bundle ${bundle} exports no handler function`)),
     );
   });
-  child.on('message', (message: { id?: number; result?: unknown; error?: { name?: string; message?: string } }) => {
+  child.on('message', (message: { id?: number; result?: unknown; error?: { name?: string; message?: string; stack?: string } }) => {
     if (message.id === undefined) return;
     const waiting = pending.get(message.id);
     pending.delete(message.id);
-    if (message.error) waiting?.reject(new BundledHandlerError(message.error.name ?? 'Error', message.error.message ?? ''));
+    if (message.error) waiting?.reject(new BundledHandlerError(message.error.name ?? 'Error', message.error.message ?? '', message.error.stack ?? ''));
     else waiting?.resolve(message.result);
   });
   return {
