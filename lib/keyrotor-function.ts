@@ -26,7 +26,7 @@ export const KEYROTOR_RUNTIME = lambda.Runtime.NODEJS_24_X;
  * its ES module build first (`module` before `main`): esbuild then keeps only the commands and
  * helpers a handler uses, in one file, instead of loading each client's CommonJS build (every
  * command of the service) across hundreds of files at cold start. Measured by
- * bench/cold-start.ts (bench/RESULTS.md): the same handlers initialise in about 30 % less CPU than
+ * bench/cold-start.ts (bench/RESULTS.md): the same handlers initialise in 17–33 % less CPU than
  * with the runtime's SDK. The SDK the tests ran against is also the one deployed: the lockfile's,
  * not whichever the runtime carries that day. test/integration/deployed-bundles.test.ts runs the
  * bundles themselves.
