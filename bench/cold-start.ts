@@ -1,8 +1,9 @@
 /**
  * Cold start of every Lambda handler: bundle size and `require` time, next to a naive handler
- * (bench/fixtures/naive-handler.ts: all the project's Powertools utilities, zod's named `z`
- * import, middy, the AWS SDK bundled as NodejsFunction bundles it when told to) measured in the
- * same run. Each handler is bundled twice with esbuild:
+ * (bench/fixtures/naive-handler-traced.ts: all of Powertools — Logger, Metrics, Parameters,
+ * Tracer — zod's named `z` import, middy, the AWS SDK bundled as NodejsFunction bundles it when
+ * told to) measured in the same run, and next to the same handler without Tracer
+ * (bench/fixtures/naive-handler.ts, the baseline of earlier runs). Each handler is bundled twice with esbuild:
  *   - as deployed: lib/keyrotor-function.ts's KEYROTOR_BUNDLING (the SDK inside, ES module builds
  *     first, so only what is used is kept) — its `require` time is the init figure;
  *   - with the SDK external (`@aws-sdk/*` left to the runtime, CommonJS builds: how keyrotor was
@@ -30,14 +31,15 @@ import { bundleAsDeployed, deployedTarget, type BundlingVariant } from '../test/
 
 const ROOT = path.resolve(__dirname, '..');
 const HANDLERS = ['rotate', 'revoke', 'refresh-tokens', 'notify', 'compromise', 'sweep'] as const;
-const NAIVE_ENTRY = path.join(ROOT, 'bench/fixtures/naive-handler.ts');
+const NAIVE_ENTRY = path.join(ROOT, 'bench/fixtures/naive-handler-traced.ts');
+const NAIVE_UNTRACED_ENTRY = path.join(ROOT, 'bench/fixtures/naive-handler.ts');
 const FLOOR_ENTRY = path.join(ROOT, 'bench/fixtures/sdk-floor.ts');
 const LIBRARIES_ENTRY = path.join(ROOT, 'bench/fixtures/libraries-only.ts');
 const TARGET_BYTES = 150 * 1024;
 const TARGET_RATIO = 0.5;
 const KB = 1024;
 
-/** The naive handler: the SDK bundled, esbuild's own main fields (NodejsFunction given only `externalModules: []`). */
+/** The naive handlers: the SDK bundled, esbuild's own main fields (NodejsFunction given only `externalModules: []`). */
 const NAIVE: BundlingVariant = { external: [], mainFields: null };
 /** keyrotor's previous deployment: the SDK left to the runtime, esbuild's own main fields. */
 const RUNTIME_SDK: BundlingVariant = { external: ['@aws-sdk/*'], mainFields: null };
@@ -133,14 +135,15 @@ interface Row {
   readonly runtimeSdk?: Bundle;
 }
 
-function printTimings(node: string, naive: Bundle, references: readonly Bundle[], rows: readonly Row[], samples: number): void {
+function printTimings(node: string, naive: Bundle, untraced: Bundle, references: readonly Bundle[], rows: readonly Row[], samples: number): void {
   const naiveTiming = naive.timings.get(node) as Timing;
   const naiveCpu = median(naiveTiming.cpuMs);
   const naiveWall = median(naiveTiming.wallMs);
+  const untracedCpu = median((untraced.timings.get(node) as Timing).cpuMs);
   const cpuOf = (b: Bundle): number => median((b.timings.get(node) as Timing).cpuMs);
   const wallOf = (b: Bundle): number => median((b.timings.get(node) as Timing).wallMs);
   console.log(`\nrequire() under node ${nodeVersion(node)} (${node}), NODE_OPTIONS=${CHILD_ENV.NODE_OPTIONS} (as deployed), median of ${samples}, a fresh process per sample`);
-  console.log('handler                  | as deployed: bundle |     map | require CPU | vs naive | require wall | vs naive | ≤ 0.5× naive (CPU) | SDK external: bundle | < 150 KB | require CPU | vs naive');
+  console.log('handler                  | as deployed: bundle |     map | require CPU | vs naive | vs naive w/o Tracer | require wall | vs naive | ≤ 0.5× naive (CPU) | SDK external: bundle | < 150 KB | require CPU | vs naive');
   const line = (name: string, b: Bundle, external: Bundle | undefined, isNaive: boolean): string =>
     [
       name.padEnd(24),
@@ -148,6 +151,7 @@ function printTimings(node: string, naive: Bundle, references: readonly Bundle[]
       `${(b.mapBytes / KB).toFixed(0)} KB`.padStart(7),
       `${cpuOf(b).toFixed(1)} ms`.padStart(11),
       (cpuOf(b) / naiveCpu).toFixed(2).padStart(8),
+      (cpuOf(b) / untracedCpu).toFixed(2).padStart(19),
       `${wallOf(b).toFixed(1)} ms`.padStart(12),
       (wallOf(b) / naiveWall).toFixed(2).padStart(8),
       (isNaive ? '' : cpuOf(b) / naiveCpu <= TARGET_RATIO ? 'yes' : 'no').padStart(18),
@@ -157,6 +161,7 @@ function printTimings(node: string, naive: Bundle, references: readonly Bundle[]
       external ? (cpuOf(external) / naiveCpu).toFixed(2) : '',
     ].join(' | ');
   console.log(line(naive.name, naive, undefined, true));
+  console.log(line(untraced.name, untraced, undefined, true));
   for (const reference of references) console.log(line(reference.name, reference, undefined, true));
   for (const row of rows) console.log(line(row.deployed.name, row.deployed, row.runtimeSdk, false));
 }
@@ -169,6 +174,7 @@ async function main(): Promise<void> {
   const outDir = mkdtempSync(path.join(tmpdir(), 'keyrotor-cold-start-'));
   try {
     const naive = await bundle('naive (SDK bundled)', NAIVE_ENTRY, outDir, NAIVE);
+    const untraced = await bundle('naive without Tracer', NAIVE_UNTRACED_ENTRY, outDir, NAIVE);
     const references = [await bundle('floor: one SM client', FLOOR_ENTRY, outDir), await bundle('rotate libraries only', LIBRARIES_ENTRY, outDir)];
     const rows: Row[] = [];
     for (const name of HANDLERS) {
@@ -179,7 +185,7 @@ async function main(): Promise<void> {
       const absWorkingDir = path.resolve(candidate);
       for (const name of HANDLERS) rows.push({ deployed: await bundle(`${name} (candidate)`, path.join(absWorkingDir, 'lambdas/handlers', `${name}.ts`), outDir, { absWorkingDir }) });
     }
-    const all = [naive, ...references, ...rows.flatMap((row) => (row.runtimeSdk ? [row.deployed, row.runtimeSdk] : [row.deployed]))];
+    const all = [naive, untraced, ...references, ...rows.flatMap((row) => (row.runtimeSdk ? [row.deployed, row.runtimeSdk] : [row.deployed]))];
 
     // Interleaved rounds, so drift in the machine's load touches every bundle (and Node) alike.
     for (let round = 0; round < samples; round++) {
@@ -189,13 +195,13 @@ async function main(): Promise<void> {
     console.log(
       `esbuild ${esbuildVersion}, as lib/keyrotor-function.ts's KEYROTOR_BUNDLING has NodejsFunction run it: --bundle --platform=node --target=${deployedTarget()} --minify --sourcemap ` +
         `--sources-content=false --main-fields=${KEYROTOR_BUNDLING.mainFields.join(',')} (no --external; CDK adds no --format: esbuild's cjs). ` +
-        `"SDK external": --external:@aws-sdk/* and esbuild's own main fields, as before. Naive: SDK bundled, esbuild's own main fields.`,
+        `"SDK external": --external:@aws-sdk/* and esbuild's own main fields, as before. Naive (with and without Tracer): SDK bundled, esbuild's own main fields.`,
     );
     console.log(`targets: bundle (SDK external) < ${TARGET_BYTES / KB} KB; require (as deployed) ≤ ${TARGET_RATIO} × naive`);
-    for (const node of nodes) printTimings(node, naive, references, rows, samples);
+    for (const node of nodes) printTimings(node, naive, untraced, references, rows, samples);
 
     console.log('\nTop 10 contributors per deployed bundle (bytes in the minified output; npm packages whole, this repo by folder)');
-    for (const b of [naive, ...references, ...rows.map((row) => row.deployed)]) {
+    for (const b of [naive, untraced, ...references, ...rows.map((row) => row.deployed)]) {
       const top = topContributors(b, 10)
         .map(([name, bytes]) => `${name} ${(bytes / KB).toFixed(1)}`)
         .join(' · ');
