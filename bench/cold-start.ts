@@ -40,9 +40,9 @@ const TARGET_RATIO = 0.5;
 const KB = 1024;
 
 /** The naive handlers: the SDK bundled, esbuild's own main fields (NodejsFunction given only `externalModules: []`). */
-const NAIVE: BundlingVariant = { external: [], mainFields: null };
+const NAIVE: BundlingVariant = { external: [], mainFields: null, trimSourceMap: false };
 /** keyrotor's previous deployment: the SDK left to the runtime, esbuild's own main fields. */
-const RUNTIME_SDK: BundlingVariant = { external: ['@aws-sdk/*'], mainFields: null };
+const RUNTIME_SDK: BundlingVariant = { external: ['@aws-sdk/*'], mainFields: null, trimSourceMap: false };
 
 /** The Lambda environment a require needs (names only); NODE_OPTIONS as KeyrotorFunction sets it. */
 const CHILD_ENV = {

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -19,17 +20,27 @@ export type KeyrotorLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 export const KEYROTOR_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /**
- * How every keyrotor function is bundled: the local esbuild (never Docker), minified, with source
- * maps (`--enable-source-maps` is set) whose sources stay out of them.
+ * The script that trims a bundle's source map to keyrotor's own code (see the file). Plain
+ * CommonJS: NodejsFunction runs it with `node` after esbuild.
+ */
+export const TRIM_SOURCE_MAP_SCRIPT = path.join(__dirname, 'bundling', 'trim-source-map.cjs');
+
+/**
+ * How every keyrotor function is bundled: the local esbuild (never Docker), minified, with a
+ * source map (`--enable-source-maps` is set) without the sources' text.
  *
  * The AWS SDK is bundled rather than taken from the runtime, and every package is resolved through
  * its ES module build first (`module` before `main`): esbuild then keeps only the commands and
  * helpers a handler uses, in one file, instead of loading each client's CommonJS build (every
- * command of the service) across hundreds of files at cold start. Measured by
- * bench/cold-start.ts (bench/RESULTS.md): the same handlers initialise in 17–33 % less CPU than
- * with the runtime's SDK. The SDK the tests ran against is also the one deployed: the lockfile's,
- * not whichever the runtime carries that day. test/integration/deployed-bundles.test.ts runs the
- * bundles themselves.
+ * command of the service) across hundreds of files at cold start. The SDK the tests ran against is
+ * also the one deployed: the lockfile's, not whichever the runtime carries that day.
+ *
+ * The source map is then trimmed to keyrotor's own code ({@link TRIM_SOURCE_MAP_SCRIPT}): its
+ * frames map to TypeScript files and lines, a dependency's frames show their place in the bundle.
+ * The whole map would be nine tenths SDK, read at every cold start.
+ *
+ * Measured by bench/cold-start.ts (bench/RESULTS.md); test/integration/deployed-bundles.test.ts
+ * runs the bundles themselves, and keyrotor-stack.test.ts checks that cdk.out holds exactly them.
  */
 export const KEYROTOR_BUNDLING = {
   forceDockerBundling: false,
@@ -39,6 +50,13 @@ export const KEYROTOR_BUNDLING = {
   externalModules: [],
   mainFields: ['module', 'main'],
   logLevel: nodejs.LogLevel.WARNING,
+  commandHooks: {
+    beforeBundling: (): string[] => [],
+    beforeInstall: (): string[] => [],
+    afterBundling: (_inputDir: string, outputDir: string): string[] => [
+      `"${process.execPath}" "${TRIM_SOURCE_MAP_SCRIPT}" "${path.join(outputDir, 'index.js.map')}"`,
+    ],
+  },
 } as const satisfies nodejs.BundlingOptions;
 
 /** Properties of {@link KeyrotorFunction}. */
@@ -122,8 +140,8 @@ export interface KeyrotorFunctionProps {
 
 /**
  * One keyrotor Lambda function, set up the way every keyrotor function is: Node.js 24 on
- * arm64, bundled as {@link KEYROTOR_BUNDLING} says (local esbuild, minified, source maps, the AWS
- * SDK inside), Powertools configured through the environment, its own log group with a retention
+ * arm64, bundled as {@link KEYROTOR_BUNDLING} says (local esbuild, minified, the AWS SDK inside,
+ * a source map of keyrotor's code), Powertools configured through the environment, its own log group with a retention
  * period, its own role without AWS managed policies, and an alarm on its `Errors` metric.
  *
  * The role starts with nothing but writing to the function's own log group; the construct that

@@ -487,8 +487,12 @@ describe('Construct: KeyrotorStack', () => {
           // Act
           const file = path.join(outDir, service, 'index.js');
           await bundleAsDeployed(entry, file);
-          // Assess
+          // Assess: the code, and the source map trimmed by the afterBundling hook
           expect(fs.readFileSync(assetOf(service)).equals(fs.readFileSync(file))).toBe(true);
+          expect(fs.readFileSync(`${assetOf(service)}.map`).equals(fs.readFileSync(`${file}.map`))).toBe(true);
+          const map = JSON.parse(fs.readFileSync(`${file}.map`, 'utf8')) as { sources: string[] };
+          expect(map.sources.length).toBeGreaterThan(5);
+          expect(map.sources.filter((source) => source.includes('node_modules/'))).toEqual([]);
         }
       } finally {
         fs.rmSync(outDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { KEYROTOR_BUNDLING, KEYROTOR_RUNTIME } from '../../lib/keyrotor-function';
+import { KEYROTOR_BUNDLING, KEYROTOR_RUNTIME, TRIM_SOURCE_MAP_SCRIPT } from '../../lib/keyrotor-function';
 
 /** The esbuild target of {@link KEYROTOR_RUNTIME}, e.g. `node24`. */
 export function deployedTarget(): string {
@@ -17,6 +18,8 @@ export interface BundlingVariant {
   readonly mainFields?: readonly string[] | null;
   /** The folder the entry's packages are resolved from. @default this repository */
   readonly absWorkingDir?: string;
+  /** Whether the source map is trimmed to keyrotor's code, as KEYROTOR_BUNDLING's afterBundling hook does. @default true */
+  readonly trimSourceMap?: boolean;
 }
 
 /**
@@ -26,7 +29,7 @@ export interface BundlingVariant {
  * --sources-content=false --main-fields=module,main --log-level=warning`, and an `--external:` per
  * external module. CDK passes no --format (esbuild's default for platform node: cjs), no
  * --tsconfig (esbuild finds tsconfig.json above the entry), no define, banner or keep-names. The
- * bytes equal cdk.out's assets for the same source.
+ * afterBundling hook (the source map trimmed) is {@link bundleAsDeployed}'s to run.
  */
 export function deployedBuildOptions(entry: string, outfile: string, variant: BundlingVariant = {}): BuildOptions {
   const mainFields = variant.mainFields === undefined ? KEYROTOR_BUNDLING.mainFields : variant.mainFields;
@@ -48,10 +51,14 @@ export function deployedBuildOptions(entry: string, outfile: string, variant: Bu
   };
 }
 
-/** Bundles `entry` into `outfile` as a keyrotor function is deployed (or as `variant` changes it). */
+/**
+ * Bundles `entry` into `outfile` as a keyrotor function is deployed (or as `variant` changes it),
+ * then runs the afterBundling hook's command: the files equal cdk.out's assets for the same source.
+ */
 export async function bundleAsDeployed(entry: string, outfile: string, variant: BundlingVariant = {}): Promise<Metafile> {
   const { metafile, warnings } = await build(deployedBuildOptions(entry, outfile, variant));
   if (!metafile) throw new Error(`esbuild wrote no metafile for ${entry}`);
   if (warnings.length > 0) throw new Error(`esbuild warned while bundling ${entry}: ${warnings.map((w) => w.text).join('; ')}`);
+  if (variant.trimSourceMap ?? true) execFileSync(process.execPath, [TRIM_SOURCE_MAP_SCRIPT, `${outfile}.map`]);
   return metafile;
 }
