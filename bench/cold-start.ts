@@ -2,10 +2,12 @@
  * Cold start of every Lambda handler: bundle size and `require` time, next to a naive handler
  * (bench/fixtures/naive-handler-traced.ts: all of Powertools — Logger, Metrics, Parameters,
  * Tracer — zod's named `z` import, middy, the AWS SDK bundled as NodejsFunction bundles it when
- * told to) measured in the same run, and next to the same handler without Tracer
- * (bench/fixtures/naive-handler.ts, the baseline of earlier runs). Each handler is bundled twice with esbuild:
+ * told to, its whole source map) measured in the same run, and next to the same handler without
+ * Tracer (bench/fixtures/naive-handler.ts, the baseline of earlier runs). Each handler is bundled
+ * twice with esbuild:
  *   - as deployed: lib/keyrotor-function.ts's KEYROTOR_BUNDLING (the SDK inside, ES module builds
- *     first, so only what is used is kept) — its `require` time is the init figure;
+ *     first, so only what is used is kept; the source map trimmed to keyrotor's code by its
+ *     afterBundling hook) — its `require` time is the init figure;
  *   - with the SDK external (`@aws-sdk/*` left to the runtime, CommonJS builds: how keyrotor was
  *     deployed before) — its size is keyrotor's own code, the figure the 150 KB target is about.
  * Two references beside them, bundled as deployed: the floor, one Secrets Manager client and
@@ -194,7 +196,7 @@ async function main(): Promise<void> {
 
     console.log(
       `esbuild ${esbuildVersion}, as lib/keyrotor-function.ts's KEYROTOR_BUNDLING has NodejsFunction run it: --bundle --platform=node --target=${deployedTarget()} --minify --sourcemap ` +
-        `--sources-content=false --main-fields=${KEYROTOR_BUNDLING.mainFields.join(',')} (no --external; CDK adds no --format: esbuild's cjs). ` +
+        `--sources-content=false --main-fields=${KEYROTOR_BUNDLING.mainFields.join(',')} (no --external; CDK adds no --format: esbuild's cjs), then the source map trimmed to keyrotor's code. ` +
         `"SDK external": --external:@aws-sdk/* and esbuild's own main fields, as before. Naive (with and without Tracer): SDK bundled, esbuild's own main fields.`,
     );
     console.log(`targets: bundle (SDK external) < ${TARGET_BYTES / KB} KB; require (as deployed) ≤ ${TARGET_RATIO} × naive`);
