@@ -1,27 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateScheduleGroupCommand, DeleteScheduleCommand, GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { DescribeSecretCommand, GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DeleteScheduleCommand, GetScheduleCommand, ListSchedulesCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import { createLogger, loggerPort } from '../../lambdas/adapters/logger';
-import { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger';
-import { SchedulerRevocations } from '../../lambdas/adapters/scheduler-revocations';
+import type { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger';
 import { TAG } from '../../lambdas/core/contracts';
-import { clearRegisteredSecrets } from '../../lambdas/core/redaction';
-import { createRotateHandler } from '../../lambdas/handlers/rotate';
 import { createRevokeHandler } from '../../lambdas/handlers/revoke';
 import { createProviderRegistry } from '../../lambdas/providers/registry';
 import { BossInsightsProvider } from '../../lambdas/providers/boss-insights';
 import { ImburseProvider } from '../../lambdas/providers/imburse';
 import type { Provider } from '../../lambdas/ports/provider';
 import { captureProcessOutput } from '../support/capture-output';
-import { describeWithMoto, startMotoServer, type MotoServer } from '../support/moto-server';
+import { describeWithMoto } from '../support/moto-server';
 import { startImburseSandbox, type ImburseSandbox } from '../support/sandboxes/imburse-sandbox';
 import { startBossInsightsSandbox, type BossInsightsSandbox } from '../support/sandboxes/boss-insights-sandbox';
-import { createLedgerTable } from '../support/service/ledger-table';
-import { createManagedImburseSecret, createManagedSecret, LAMBDA_CONTEXT, MotoRotationService, type RotationHandler } from '../support/service/moto-rotation-service';
+import { createManagedImburseSecret, createManagedSecret, LAMBDA_CONTEXT, type MotoRotationService, type RotationHandler } from '../support/service/moto-rotation-service';
+import { useRotationWorld, WORLD } from '../support/service/rotation-world';
 
 const HOUR = 3_600_000;
-const REVOKER_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:keyrotor-revoke';
+const REVOKER_ARN = WORLD.revokerArn;
 
 /**
  * Fully automatic rotations (no person involved) with the real handlers and the real AWS SDK
@@ -31,11 +27,10 @@ const REVOKER_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:keyrotor-rev
  * with the schedule's own input and deletes the schedule, as ActionAfterCompletion DELETE does.
  */
 describeWithMoto('Integration: automatic rotation (Imburse, Boss Insights) with ledger and deferred revocation', () => {
-  let moto: MotoServer;
+  const world = useRotationWorld();
   let imburse: ImburseSandbox;
   let boss: BossInsightsSandbox;
   let sm: SecretsManagerClient;
-  let dynamo: DynamoDBClient;
   let scheduler: SchedulerClient;
   let ledger: DynamoDbLedger;
   let service: MotoRotationService;
@@ -44,50 +39,16 @@ describeWithMoto('Integration: automatic rotation (Imburse, Boss Insights) with 
   let clock: Date;
   let providerOverride: ((provider: Provider) => Provider) | undefined;
 
-  beforeAll(async () => {
-    moto = await startMotoServer();
-    const aws = moto.clientConfig;
-    sm = new SecretsManagerClient(aws);
-    dynamo = new DynamoDBClient(aws);
-    scheduler = new SchedulerClient(aws);
-  });
-
-  afterAll(async () => {
-    for (const client of [sm, dynamo, scheduler]) client?.destroy();
-    await moto?.stop();
-  });
-
   beforeEach(async () => {
-    await moto.reset();
+    ({ sm, scheduler, ledger, service } = world);
     // Fresh platforms per test, so key counts speak of this test alone.
     [imburse, boss] = await Promise.all([startImburseSandbox(), startBossInsightsSandbox()]);
-    clearRegisteredSecrets();
     output = captureProcessOutput();
     clock = new Date();
     providerOverride = undefined;
-    await createLedgerTable(dynamo, 'keyrotor-ledger');
-    await scheduler.send(new CreateScheduleGroupCommand({ Name: 'keyrotor' }));
-    ledger = new DynamoDbLedger('keyrotor-ledger', dynamo);
     const registry = createProviderRegistry({ sleep: async () => undefined, baseBackoffMs: 1 });
     const providers = { get: (id: Parameters<typeof registry.get>[0]) => (providerOverride ?? ((p: Provider) => p))(registry.get(id)) };
-    service = new MotoRotationService(sm);
-    const logger = createLogger('keyrotor-rotate');
-    service.handler = createRotateHandler(
-      {
-        store: service,
-        providers,
-        logger: loggerPort(logger),
-        propagation: { attempts: 3, initialDelayMs: 1, sleep: async () => undefined },
-        now: () => clock,
-        ledger,
-        revocations: new SchedulerRevocations(
-          { revokerArn: REVOKER_ARN, roleArn: 'arn:aws:iam::123456789012:role/keyrotor-scheduler', groupName: 'keyrotor', deadLetterArn: 'arn:aws:sqs:eu-west-1:123456789012:keyrotor-revocation-dlq' },
-          scheduler,
-        ),
-        gracePeriodMs: 24 * HOUR,
-      },
-      logger,
-    ) as unknown as RotationHandler;
+    service.handler = world.rotateHandler({ providers, now: () => clock, gracePeriodMs: 24 * HOUR });
     const revokeLogger = createLogger('keyrotor-revoke');
     revoke = createRevokeHandler({ store: service, providers, ledger, logger: loggerPort(revokeLogger), now: () => clock }, revokeLogger) as unknown as RotationHandler;
   });

@@ -1,28 +1,24 @@
 import { fingerprintTagValue } from '../../lambdas/core/fingerprint';
 import { SecretsManagerInventory } from '../../lambdas/adapters/secrets-manager-inventory';
 import { randomUUID } from 'node:crypto';
-import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateScheduleGroupCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { DescribeSecretCommand, GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ListSchedulesCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { CliDeps } from '../../bin/cli/commands';
 import { createLogger, loggerPort } from '../../lambdas/adapters/logger';
-import { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger';
-import { SchedulerRevocations } from '../../lambdas/adapters/scheduler-revocations';
+import type { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger';
 import { TAG } from '../../lambdas/core/contracts';
-import { clearRegisteredSecrets } from '../../lambdas/core/redaction';
 import { createCompromiseHandler } from '../../lambdas/handlers/compromise';
-import { createRotateHandler } from '../../lambdas/handlers/rotate';
 import { ImburseProvider } from '../../lambdas/providers/imburse';
 import { createProviderRegistry } from '../../lambdas/providers/registry';
 import { runCli } from '../support/cli-harness';
 import { captureProcessOutput } from '../support/capture-output';
 import { CapturingEvents } from '../support/fakes/capturing-events';
 import { tiTags } from '../support/fixtures';
-import { describeWithMoto, startMotoServer, type MotoServer } from '../support/moto-server';
+import { describeWithMoto } from '../support/moto-server';
 import { startImburseSandbox, type ImburseSandbox } from '../support/sandboxes/imburse-sandbox';
 import { makeThoughtIndustriesKey, startThoughtIndustriesSandbox, type ThoughtIndustriesSandbox } from '../support/sandboxes/thought-industries-sandbox';
-import { createLedgerTable } from '../support/service/ledger-table';
-import { createManagedImburseSecret, createManagedSecret, LAMBDA_CONTEXT, MotoRotationService, type RotationHandler } from '../support/service/moto-rotation-service';
+import { createManagedImburseSecret, createManagedSecret, LAMBDA_CONTEXT, type MotoRotationService } from '../support/service/moto-rotation-service';
+import { useRotationWorld } from '../support/service/rotation-world';
 
 const HOUR = 3_600_000;
 
@@ -33,11 +29,10 @@ const HOUR = 3_600_000;
  * person-revoked one (Thought Industries, reported with `keyrotor compromised`).
  */
 describeWithMoto('Integration: compromise response (moto_server + platform sandboxes)', () => {
-  let moto: MotoServer;
+  const world = useRotationWorld();
   let imburse: ImburseSandbox;
   let ti: ThoughtIndustriesSandbox;
   let sm: SecretsManagerClient;
-  let dynamo: DynamoDBClient;
   let scheduler: SchedulerClient;
   let ledger: DynamoDbLedger;
   let service: MotoRotationService;
@@ -45,52 +40,12 @@ describeWithMoto('Integration: compromise response (moto_server + platform sandb
   let output: string[];
   const providers = () => createProviderRegistry({ sleep: async () => undefined, baseBackoffMs: 1 });
 
-  beforeAll(async () => {
-    moto = await startMotoServer();
-    const aws = moto.clientConfig;
-    sm = new SecretsManagerClient(aws);
-    dynamo = new DynamoDBClient(aws);
-    scheduler = new SchedulerClient(aws);
-  });
-
-  afterAll(async () => {
-    for (const client of [sm, dynamo, scheduler]) client?.destroy();
-    await moto?.stop();
-  });
-
   beforeEach(async () => {
-    await moto.reset();
+    ({ sm, scheduler, ledger, service } = world);
     [imburse, ti] = await Promise.all([startImburseSandbox(), startThoughtIndustriesSandbox()]);
-    clearRegisteredSecrets();
     output = captureProcessOutput();
     events = new CapturingEvents();
-    await createLedgerTable(dynamo, 'keyrotor-ledger');
-    await scheduler.send(new CreateScheduleGroupCommand({ Name: 'keyrotor' }));
-    ledger = new DynamoDbLedger('keyrotor-ledger', dynamo);
-    service = new MotoRotationService(sm);
-    const logger = createLogger('keyrotor-rotate');
-    service.handler = createRotateHandler(
-      {
-        store: service,
-        providers: providers(),
-        logger: loggerPort(logger),
-        propagation: { attempts: 3, initialDelayMs: 1, sleep: async () => undefined },
-        now: () => new Date(),
-        ledger,
-        revocations: new SchedulerRevocations(
-          {
-            revokerArn: 'arn:aws:lambda:eu-west-1:123456789012:function:keyrotor-revoke',
-            roleArn: 'arn:aws:iam::123456789012:role/keyrotor-scheduler',
-            groupName: 'keyrotor',
-            deadLetterArn: 'arn:aws:sqs:eu-west-1:123456789012:keyrotor-revocation-dlq',
-          },
-          scheduler,
-        ),
-        gracePeriodMs: 24 * HOUR,
-        events,
-      },
-      logger,
-    ) as unknown as RotationHandler;
+    service.handler = world.rotateHandler({ providers: providers(), now: () => new Date(), gracePeriodMs: 24 * HOUR, events });
   });
 
   afterEach(async () => {

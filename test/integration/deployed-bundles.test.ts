@@ -1,37 +1,31 @@
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { CreateScheduleGroupCommand, GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetScheduleCommand, ListSchedulesCommand } from '@aws-sdk/client-scheduler';
+import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createLogger, loggerPort } from '../../lambdas/adapters/logger';
-import { DynamoDbLedger } from '../../lambdas/adapters/dynamodb-ledger';
+import type { Metafile } from 'esbuild';
 import { EventBridgePublisher } from '../../lambdas/adapters/eventbridge-publisher';
-import { SchedulerRevocations } from '../../lambdas/adapters/scheduler-revocations';
-import { clearRegisteredSecrets } from '../../lambdas/core/redaction';
-import { createRotateHandler } from '../../lambdas/handlers/rotate';
 import { ImburseProvider } from '../../lambdas/providers/imburse';
 import { createProviderRegistry } from '../../lambdas/providers/registry';
-import { captureProcessOutput } from '../support/capture-output';
 import { startBundledHandler, type BundledHandler, type BundledHandlerError } from '../support/bundled-handler';
-import type { Metafile } from 'esbuild';
+import { captureProcessOutput } from '../support/capture-output';
 import { bundleAsDeployed } from '../support/deployed-bundle';
-import { describeWithMoto, startMotoServer, type MotoServer } from '../support/moto-server';
+import { describeWithMoto } from '../support/moto-server';
 import { startImburseSandbox, type ImburseSandbox } from '../support/sandboxes/imburse-sandbox';
-import { createLedgerTable } from '../support/service/ledger-table';
-import { createManagedImburseSecret, MotoRotationService, type RotationHandler } from '../support/service/moto-rotation-service';
+import { createManagedImburseSecret } from '../support/service/moto-rotation-service';
+import { useRotationWorld, WORLD } from '../support/service/rotation-world';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const HANDLERS = ['rotate', 'revoke', 'refresh-tokens', 'notify', 'compromise', 'sweep'] as const;
 const BUS = 'keyrotor';
-const LEDGER = 'keyrotor-ledger';
-const GROUP = 'keyrotor';
-const REVOKER_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:keyrotor-revoke';
+const LEDGER = WORLD.ledgerTable;
+const GROUP = WORLD.scheduleGroup;
+const REVOKER_ARN = WORLD.revokerArn;
 /** 0.72 s: long enough to see the schedule, short enough to wait out. */
 const GRACE_PERIOD_HOURS = 0.0002;
 
@@ -44,12 +38,9 @@ const GRACE_PERIOD_HOURS = 0.0002;
  * no package missing at runtime, the bundled clients sign and parse real calls).
  */
 describeWithMoto('Integration: the deployed bundles', () => {
+  const world = useRotationWorld();
   let outDir: string;
-  let moto: MotoServer;
   let imburse: ImburseSandbox;
-  let sm: SecretsManagerClient;
-  let dynamo: DynamoDBClient;
-  let scheduler: SchedulerClient;
   let eventBridge: EventBridgeClient;
   let sqs: SQSClient;
   const metafiles = new Map<string, Metafile>();
@@ -59,17 +50,12 @@ describeWithMoto('Integration: the deployed bundles', () => {
   beforeAll(async () => {
     outDir = mkdtempSync(path.join(tmpdir(), 'keyrotor-bundles-'));
     for (const name of HANDLERS) metafiles.set(name, await bundleAsDeployed(path.join(ROOT, 'lambdas/handlers', `${name}.ts`), bundleOf(name)));
-    moto = await startMotoServer();
-    sm = new SecretsManagerClient(moto.clientConfig);
-    dynamo = new DynamoDBClient(moto.clientConfig);
-    scheduler = new SchedulerClient(moto.clientConfig);
-    eventBridge = new EventBridgeClient(moto.clientConfig);
-    sqs = new SQSClient(moto.clientConfig);
+    eventBridge = new EventBridgeClient(world.moto.clientConfig);
+    sqs = new SQSClient(world.moto.clientConfig);
   }, 120_000);
 
-  afterAll(async () => {
-    for (const client of [sm, dynamo, scheduler, eventBridge, sqs]) client?.destroy();
-    await moto?.stop();
+  afterAll(() => {
+    for (const client of [eventBridge, sqs]) client?.destroy();
     if (outDir) rmSync(outDir, { recursive: true, force: true });
   });
 
@@ -111,12 +97,10 @@ describeWithMoto('Integration: the deployed bundles', () => {
   });
 
   it('rotate and revoke: the bundles test, promote, schedule the revocation and revoke an Imburse key, with their events on the bus', async () => {
-    // Prepare: keyrotor's resources in moto, a rule copying the bus to a queue, a managed Imburse secret
-    await moto.reset();
-    clearRegisteredSecrets();
+    // Prepare: keyrotor's bus in moto (the world made the ledger table and the schedule group), a
+    // rule copying the bus to a queue, a managed Imburse secret
+    const { sm, scheduler, ledger, service } = world;
     imburse = await startImburseSandbox();
-    await createLedgerTable(dynamo, LEDGER);
-    await scheduler.send(new CreateScheduleGroupCommand({ Name: GROUP }));
     await eventBridge.send(new CreateEventBusCommand({ Name: BUS }));
     const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'keyrotor-events' }))).QueueUrl as string;
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
@@ -126,28 +110,17 @@ describeWithMoto('Integration: the deployed bundles', () => {
     // moto cannot hold the empty AWSPENDING version RotateSecret opens, so createSecret runs in
     // this process over the overlay that plays the service (test/support/service); once the
     // pending key is stored, moto holds everything the later steps read.
-    const service = new MotoRotationService(sm);
-    const ledger = new DynamoDbLedger(LEDGER, dynamo);
-    const logger = createLogger('keyrotor-rotate');
-    service.handler = createRotateHandler(
-      {
-        store: service,
-        providers: createProviderRegistry({ sleep: async () => undefined, baseBackoffMs: 1 }),
-        logger: loggerPort(logger),
-        propagation: { attempts: 3, initialDelayMs: 1, sleep: async () => undefined },
-        now: () => new Date(),
-        ledger,
-        revocations: new SchedulerRevocations({ revokerArn: REVOKER_ARN, roleArn: 'arn:aws:iam::123456789012:role/unused', groupName: GROUP, deadLetterArn: 'arn:aws:sqs:eu-west-1:123456789012:unused' }, scheduler),
-        gracePeriodMs: 1,
-        events: new EventBridgePublisher(BUS, eventBridge),
-      },
-      logger,
-    ) as unknown as RotationHandler;
+    service.handler = world.rotateHandler({
+      providers: createProviderRegistry({ sleep: async () => undefined, baseBackoffMs: 1 }),
+      now: () => new Date(),
+      gracePeriodMs: 1,
+      events: new EventBridgePublisher(BUS, eventBridge),
+    });
     const token = randomUUID();
     service.openPendingVersion(arn, token);
     captureProcessOutput();
     await service.runStep(arn, token, 'createSecret');
-    const aws = { AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
+    const aws = { AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: world.moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
     const powertools = { POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_NAMESPACE: 'keyrotor' };
     const rotate = await startBundledHandler(bundleOf('rotate'), outDir, {
       ...aws,
@@ -157,9 +130,9 @@ describeWithMoto('Integration: the deployed bundles', () => {
       KEYROTOR_LEDGER_TABLE: LEDGER,
       KEYROTOR_EVENT_BUS: BUS,
       KEYROTOR_REVOKER_ARN: REVOKER_ARN,
-      KEYROTOR_SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/keyrotor-scheduler',
+      KEYROTOR_SCHEDULER_ROLE_ARN: WORLD.schedulerRoleArn,
       KEYROTOR_SCHEDULE_GROUP: GROUP,
-      KEYROTOR_REVOCATION_DLQ_ARN: 'arn:aws:sqs:eu-west-1:123456789012:keyrotor-revocation-dlq',
+      KEYROTOR_REVOCATION_DLQ_ARN: WORLD.revocationDeadLetterArn,
       KEYROTOR_GRACE_PERIOD_HOURS: String(GRACE_PERIOD_HOURS),
     });
     const revoke = await startBundledHandler(bundleOf('revoke'), outDir, {
