@@ -74,7 +74,14 @@ export async function startBundledHandler(bundle: string, cwd: string, environme
   }
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 0;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      // A process that dies mid-invocation (a crash, an exit) fails what it was running, as Lambda reports it.
+      for (const waiting of pending.values()) waiting.reject(new BundledHandlerError('Runtime.ExitError', `the process exited (${code}):\n${output.slice(-4000)}`, ''));
+      pending.clear();
+      resolve();
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the bundle ${bundle} exited (${code}) before it was ready:\n${output.slice(0, 4000)}`)));
     child.once('message', (message: { ready?: boolean }) =>
