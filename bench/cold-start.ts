@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { version as esbuildVersion, type Metafile } from 'esbuild';
 import { KEYROTOR_BUNDLING } from '../lib/keyrotor-function';
-import { bundleAsDeployed, deployedTarget, type BundlingVariant } from '../test/support/deployed-bundle';
+import { bundleAsDeployed, deployedTarget, entryOutput, type BundlingVariant } from '../test/support/deployed-bundle';
 
 const ROOT = path.resolve(__dirname, '..');
 const HANDLERS = ['rotate', 'revoke', 'refresh-tokens', 'notify', 'compromise', 'sweep'] as const;
@@ -110,7 +110,7 @@ function contributor(input: string): string {
 }
 
 function topContributors(bundled: Bundle, count: number): [string, number][] {
-  const output = Object.values(bundled.metafile.outputs).find((o) => o.entryPoint !== undefined);
+  const output = entryOutput(bundled.metafile);
   const totals = new Map<string, number>();
   for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
     const key = contributor(input);
@@ -138,12 +138,11 @@ interface Row {
 }
 
 function printTimings(node: string, naive: Bundle, untraced: Bundle, references: readonly Bundle[], rows: readonly Row[], samples: number): void {
-  const naiveTiming = naive.timings.get(node) as Timing;
-  const naiveCpu = median(naiveTiming.cpuMs);
-  const naiveWall = median(naiveTiming.wallMs);
-  const untracedCpu = median((untraced.timings.get(node) as Timing).cpuMs);
   const cpuOf = (b: Bundle): number => median((b.timings.get(node) as Timing).cpuMs);
   const wallOf = (b: Bundle): number => median((b.timings.get(node) as Timing).wallMs);
+  const naiveCpu = cpuOf(naive);
+  const naiveWall = wallOf(naive);
+  const untracedCpu = cpuOf(untraced);
   console.log(`\nrequire() under node ${nodeVersion(node)} (${node}), NODE_OPTIONS=${CHILD_ENV.NODE_OPTIONS} (as deployed), median of ${samples}, a fresh process per sample`);
   console.log('handler                  | as deployed: bundle |     map | require CPU | vs naive | vs naive w/o Tracer | require wall | vs naive | ≤ 0.5× naive (CPU) | SDK external: bundle | < 150 KB | require CPU | vs naive');
   const line = (name: string, b: Bundle, external: Bundle | undefined, isNaive: boolean): string =>

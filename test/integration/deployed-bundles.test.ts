@@ -14,7 +14,7 @@ import { ImburseProvider } from '../../lambdas/providers/imburse';
 import { createProviderRegistry } from '../../lambdas/providers/registry';
 import { startBundledHandler, type BundledHandler, type BundledHandlerError } from '../support/bundled-handler';
 import { captureProcessOutput } from '../support/capture-output';
-import { bundleAsDeployed } from '../support/deployed-bundle';
+import { bundleAsDeployed, entryOutput } from '../support/deployed-bundle';
 import { describeWithMoto } from '../support/moto-server';
 import { startImburseSandbox, type ImburseSandbox } from '../support/sandboxes/imburse-sandbox';
 import { createManagedImburseSecret } from '../support/service/moto-rotation-service';
@@ -67,7 +67,8 @@ describeWithMoto('Integration: the deployed bundles', () => {
 
   it.each(HANDLERS)('%s: the bundle carries the AWS SDK and loads in a fresh node with no node_modules in reach', (name) => {
     // Prepare: what the bundle still imports at runtime, by esbuild's own account
-    const output = Object.values(metafiles.get(name)?.outputs ?? {}).find((o) => o.entryPoint !== undefined);
+    const metafile = metafiles.get(name);
+    const output = metafile && entryOutput(metafile);
     const externals = [...new Set((output?.imports ?? []).filter((i) => i.external).map((i) => i.path))];
     // Act
     const loaded = spawnSync(process.execPath, ['-e', `process.stdout.write(typeof require(${JSON.stringify(bundleOf(name))}).handler)`], {

@@ -51,6 +51,11 @@ export function deployedBuildOptions(entry: string, outfile: string, variant: Bu
   };
 }
 
+/** The bundle's own output in an esbuild metafile (the one with an entry point, not its map). */
+export function entryOutput(metafile: Metafile): Metafile['outputs'][string] | undefined {
+  return Object.values(metafile.outputs).find((output) => output.entryPoint !== undefined);
+}
+
 /**
  * Bundles `entry` into `outfile` as a keyrotor function is deployed (or as `variant` changes it),
  * then runs the afterBundling hook's command: the files equal cdk.out's assets for the same source.

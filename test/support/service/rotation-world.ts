@@ -20,6 +20,9 @@ export const WORLD = {
   revocationDeadLetterArn: 'arn:aws:sqs:eu-west-1:123456789012:keyrotor-revocation-dlq',
 } as const;
 
+/** What a test chooses of the world's rotation handler; the world supplies the rest. */
+export type WorldRotationDeps = Pick<RotationDeps, 'providers' | 'now' | 'gracePeriodMs'> & Partial<Pick<RotationDeps, 'events'>>;
+
 /** What an integration test of a rotation flow works with; fresh for each test but moto_server itself. */
 export interface RotationWorld {
   readonly moto: MotoServer;
@@ -34,7 +37,7 @@ export interface RotationWorld {
    * The rotation handler over this world: the service as its store, the ledger, Scheduler
    * revocations in the schedule group; no waits between verification attempts.
    */
-  rotateHandler(deps: Pick<RotationDeps, 'providers' | 'now' | 'gracePeriodMs'> & Partial<Pick<RotationDeps, 'events'>>): RotationHandler;
+  rotateHandler(deps: WorldRotationDeps): RotationHandler;
 }
 
 /**
@@ -45,7 +48,7 @@ export interface RotationWorld {
  */
 export function useRotationWorld(): RotationWorld {
   const world = {
-    rotateHandler(deps: Pick<RotationDeps, 'providers' | 'now' | 'gracePeriodMs'> & Partial<Pick<RotationDeps, 'events'>>): RotationHandler {
+    rotateHandler(deps: WorldRotationDeps): RotationHandler {
       const logger = createLogger('keyrotor-rotate');
       return createRotateHandler(
         {
